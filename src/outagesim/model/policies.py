@@ -1,0 +1,56 @@
+"""Client-side policies on a call: timeout, retry with backoff and jitter within a deadline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Spec
+from .quantities import Number, Seconds
+
+
+class Backoff(Spec):
+    """Delay before attempt k+1: min(cap, base * multiplier**(k-1)), then jittered."""
+
+    base: Seconds = 0.0
+    multiplier: float = Field(default=2.0, ge=1.0)
+    cap: Seconds = 3600.0
+
+
+class Retry(Spec):
+    """How a caller retries a failed attempt (timeout, error or rejection).
+
+    Attempts stop at ``max_attempts`` or when the next attempt could not finish within the request's
+    total ``deadline``; so backoff changes how many attempts are made, not only when.
+    """
+
+    max_attempts: int = Field(default=1, ge=1, le=20)
+    backoff: Backoff = Backoff()
+    jitter: Literal["none", "full", "equal"] = "full"
+    deadline: Seconds | None = None
+
+
+class Call(Spec):
+    """A dependency of one service on another (the callee is the key under ``calls``)."""
+
+    per_request: Number = 1.0
+    mode: Literal["sync", "async"] = "sync"
+    required: Literal["hard", "soft"] = "hard"
+    parallel: bool = False
+    timeout: Seconds | None = None
+    retry: Retry = Retry()
+
+    @model_validator(mode="after")
+    def _sync_needs_timeout(self) -> Call:
+        if self.mode == "sync" and self.timeout is None:
+            raise ValueError("a sync call needs a 'timeout' (a caller that waits forever cannot fail over)")
+        return self
+
+
+class QueuePolicy(Spec):
+    """The waiting line in front of a service's workers."""
+
+    limit: int | None = Field(default=None, ge=0, description="waiting requests per instance; none = unbounded")
+    discipline: Literal["fifo", "lifo"] = "fifo"
+    drop_expired: bool = False

@@ -1,0 +1,73 @@
+"""What happens to the system: the anchor time, faults on a timeline, and variants as merge patches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from .base import Spec
+from .quantities import FixedSeconds, Number, Seconds, parse_utc
+
+# A time on the scenario's timeline: '+HH:MM[:SS]', a duration like '10m', or an ISO UTC time with 'Z'.
+# Kept as written; resolved against the anchor when the scenario is compiled.
+TimeSpec = str | int | float
+
+
+class _Fault(Spec):
+    target: str = Field(description="a qualified name: zone, region, service or cell")
+    at: TimeSpec
+    duration: Seconds | None = Field(default=None, description="none = until the end of the run")
+
+
+class ZoneDown(_Fault):
+    kind: Literal["zone_down"]
+
+
+class RegionDown(_Fault):
+    kind: Literal["region_down"]
+
+
+class ServiceDown(_Fault):
+    kind: Literal["service_down"]
+
+
+class CapacityLoss(_Fault):
+    kind: Literal["capacity_loss"]
+    fraction: Number = Field(description="share of the target's instances lost, 0..1")
+
+
+class LatencyInjection(_Fault):
+    kind: Literal["latency"]
+    added: Seconds = Field(description="extra own work per request while the fault lasts")
+
+
+class ErrorInjection(_Fault):
+    kind: Literal["errors"]
+    fraction: Number = Field(description="share of the target's responses that are errors, 0..1")
+
+
+Fault = Annotated[
+    ZoneDown | RegionDown | ServiceDown | CapacityLoss | LatencyInjection | ErrorInjection,
+    Field(discriminator="kind"),
+]
+
+
+class Variant(Spec):
+    """An alternative world: RFC 7396 merge patches on the model and the scenario."""
+
+    description: str = ""
+    model_patch: dict[str, Any] = Field(default_factory=dict)
+    scenario_patch: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(Spec):
+    anchor: Annotated[datetime, BeforeValidator(parse_utc)]
+    duration: FixedSeconds
+    dt: FixedSeconds | None = Field(default=None, description="step; default: shortest timeout / 5")
+    max_dt: FixedSeconds | None = None
+    record_every: FixedSeconds = 10.0
+    faults: dict[str, Fault] = Field(default_factory=dict)
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    description: str = ""

@@ -1,0 +1,49 @@
+"""Where things live (providers, regions, zones) and what runs there (services and their calls)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Spec
+from .policies import Call, QueuePolicy
+from .quantities import Number, Seconds
+
+
+class Zone(Spec):
+    """A failure domain inside a region; it fails as a unit."""
+
+    description: str = ""
+
+
+class Region(Spec):
+    zones: dict[str, Zone] = Field(min_length=1)
+
+
+class Provider(Spec):
+    regions: dict[str, Region] = Field(min_length=1)
+
+
+class ServiceTime(Spec):
+    """A worker's own work per request, excluding the time it waits on sync calls."""
+
+    mean: Seconds
+    cv: Number = 1.0
+
+
+ServiceKind = Literal[
+    "compute", "storage", "database", "dns", "network", "control-plane", "monitoring", "endpoint-agent"
+]
+
+
+class Service(Spec):
+    """A pool of identical instances per zone; each instance has ``concurrency`` workers."""
+
+    kind: ServiceKind = "compute"
+    instances: dict[str, Number] = Field(min_length=1, description="instances per zone (zone name -> count)")
+    concurrency: Number = 1.0
+    service_time: ServiceTime
+    queue: QueuePolicy = QueuePolicy()
+    startup_time: Seconds = 0.0
+    calls: dict[str, Call] = Field(default_factory=dict, description="callee service name -> call")

@@ -1,0 +1,64 @@
+"""What one engine run of one variant produces: per-replica series on a regular grid, and events.
+
+Both engines return a :class:`RunRecord` with the same metric names, so anything downstream (results
+files, analysis, reports, fluid-vs-DES tests) never needs to know which engine ran.
+
+Metric names (values are interval means over ``interval_s``; rates per second, levels as means):
+
+tenant (entity = tenant name)
+    demand      first attempts sent by users, req/s
+    attempts    all attempts including retries, req/s
+    goodput     requests that finally succeeded in time, req/s
+    errors      requests that finally failed (error, rejection or timeout on the last attempt), req/s
+cell (entity = "service@provider/region/zone")
+    arrivals    attempts arriving, req/s
+    completed   responses sent (success or error, in time or not), req/s
+    goodput     successful responses in time for their caller, req/s
+    errors      error responses plus rejections (queue full, cell down), req/s
+    timeouts    attempts whose caller timed out while they were here, req/s
+    queue       requests waiting (mean level)
+    in_service  requests holding a worker (mean level)
+    utilisation in_service / healthy workers
+    healthy_instances  instances up (mean level)
+    latency_mean, latency_p99  seconds from arrival to response, of responses completed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TENANT_METRICS = ("demand", "attempts", "goodput", "errors")
+CELL_METRICS = (
+    "arrivals", "completed", "goodput", "errors", "timeouts", "queue", "in_service", "utilisation",
+    "healthy_instances", "latency_mean", "latency_p99",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    t_s: float
+    kind: str  # e.g. fault_start, fault_end
+    entity: str
+    detail: str = ""
+    replica: int = -1  # -1: every replica
+
+
+@dataclass
+class RunRecord:
+    """Per-replica series of one run: ``series[(entity_kind, entity, metric)]`` is float[R, N]."""
+
+    engine: str
+    t_s: np.ndarray  # float[N] interval starts, seconds after the anchor
+    interval_s: float
+    series: dict[tuple[str, str, str], np.ndarray]
+    events: list[Event] = field(default_factory=list)
+    info: dict = field(default_factory=dict)  # dt_s, bin_width_s, bins, steps, wall_s, ...
+
+    @property
+    def replicas(self) -> int:
+        return next(iter(self.series.values())).shape[0] if self.series else 0
+
+    def get(self, kind: str, entity: str, metric: str) -> np.ndarray:
+        return self.series[(kind, entity, metric)]
