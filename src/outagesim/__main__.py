@@ -1,0 +1,5 @@
+"""``python -m outagesim``."""
+
+from .cli import main
+
+main()

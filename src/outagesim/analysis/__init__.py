@@ -1,0 +1,1 @@
+"""Analyses: free functions on Results or plain tables; never import the engine."""

@@ -1,0 +1,140 @@
+"""Static arrays of the fluid engine: the Network re-laid in engine order, per flow, link and level.
+
+Kept apart from the step loop so fluid.py reads as the order of mechanisms, not as bookkeeping.
+Arrays are (entity, replica[, bin][, attempt]) so each level's cells and flows are contiguous views.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .layout import Layout, build_layout
+from .mechanisms.retry import attempts_allowed, delay_slots, mean_backoff_s, slot_weights
+from .network import Network
+
+
+@dataclass
+class LevelMaps:
+    cells: slice
+    flows: slice
+    flow_cell: np.ndarray  # local cell of each local flow
+    cell_of_flows: sp.csr_matrix  # (C_l, F_l)
+    routes: np.ndarray  # global route indices
+    route_to_flow: sp.csr_matrix  # (F_l, P_l)
+    links: np.ndarray  # links consumed at this level
+    child_links: np.ndarray  # links whose caller cell is in this level
+    cell_f0: np.ndarray  # first local flow of each cell of the level
+    cell_f1: np.ndarray  # one past its last local flow
+
+    def cell_sum(self, x: np.ndarray) -> np.ndarray:
+        """Sum a (F_l, R, ...) array over each cell's flows -> (C_l, R, ...)."""
+        shape = x.shape
+        out = self.cell_of_flows @ x.reshape(shape[0], -1)
+        return np.asarray(out).reshape((self.cell_of_flows.shape[0],) + shape[1:])
+
+
+@dataclass
+class Setup:
+    net: Network
+    layout: Layout
+    dt: float
+    n_bins: int
+    n_slots: int
+    k_max: int
+    # cells (C, R)
+    instances: np.ndarray
+    concurrency: np.ndarray
+    own_s: np.ndarray
+    cv: np.ndarray
+    queue_limit: np.ndarray  # (C, 1)
+    lifo: np.ndarray
+    drop: np.ndarray
+    # flows
+    flow_timeout_bins: np.ndarray  # (F, R) int
+    flow_timeout_s: np.ndarray  # (F, R)
+    expired: np.ndarray  # (F, R, B) bool: would have timed out (never for async)
+    in_time: np.ndarray  # (F, R, B) bool
+    flow_finite: np.ndarray  # (F,) bool: the flow has a timeout (sync)
+    flow_sync: np.ndarray  # (F,)
+    # links
+    link_edge: np.ndarray
+    link_tenant: np.ndarray  # tenant of entry links, -1 otherwise
+    link_order: np.ndarray
+    link_sync: np.ndarray
+    link_hard: np.ndarray
+    link_parallel: np.ndarray
+    link_per_request: np.ndarray  # (L, R)
+    link_allowed: np.ndarray  # (L, R) attempts allowed
+    link_backoffs: list[np.ndarray]  # mean backoff before attempt k+1, each (L, R)
+    link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
+    route_link: np.ndarray
+    route_flow: np.ndarray
+    route_to_link: sp.csr_matrix  # (L, P)
+    levels: list[LevelMaps]
+    entry_links: np.ndarray
+
+
+def _indicator(rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    return sp.csr_matrix((np.ones(len(rows)), (rows, np.arange(n_cols))), shape=(n_rows, n_cols))
+
+
+def build_setup(net: Network, dt: float) -> Setup:
+    lay = build_layout(net)
+    order = lay.cell_order
+    r = net.replicas
+
+    def cells(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[:, order].T)
+
+    timeout = net.timeout[:, lay.flow_edge].T  # (F, R)
+    sync = net.sync[lay.flow_edge]
+    finite = np.isfinite(timeout)
+    bins_needed = np.where(finite, np.maximum(np.rint(timeout / dt), 1), 1).astype(np.int64)
+    n_bins = int(bins_needed.max(initial=1)) + 2
+    t_bins = np.where(finite, bins_needed, n_bins - 1)
+    ages = np.arange(n_bins)[None, None, :]
+    expired = (ages >= t_bins[:, :, None]) & finite[:, :, None]
+    k_max = int(net.max_attempts.max(initial=1))
+    n_slots = delay_slots(net, dt)
+    link_edge = net.link_edge
+    per_edge_slots = slot_weights(net, dt, n_slots)  # (E, M, K)
+
+    levels = []
+    for lv in lay.levels:
+        f0 = lv.flows.start
+        fl = lay.flow_cell[lv.flows] - lv.cells.start
+        n_c = lv.cells.stop - lv.cells.start
+        n_f = lv.flows.stop - lv.flows.start
+        local_route_flow = lay.route_flow[lv.routes] - f0
+        child = np.flatnonzero((lay.link_cell >= lv.cells.start) & (lay.link_cell < lv.cells.stop))
+        levels.append(LevelMaps(
+            cells=lv.cells, flows=lv.flows, flow_cell=fl,
+            cell_of_flows=_indicator(fl, n_c, n_f), routes=lv.routes,
+            route_to_flow=_indicator(local_route_flow, n_f, len(lv.routes)),
+            links=lv.links, child_links=child,
+            cell_f0=np.searchsorted(fl, np.arange(n_c), side="left").astype(np.int64),
+            cell_f1=np.searchsorted(fl, np.arange(n_c), side="right").astype(np.int64)))
+
+    caller = net.edge_caller[link_edge]
+    return Setup(
+        net=net, layout=lay, dt=dt, n_bins=n_bins, n_slots=n_slots, k_max=k_max,
+        instances=cells(net.instances), concurrency=cells(net.concurrency),
+        own_s=cells(net.service_time_mean), cv=cells(net.service_time_cv),
+        queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
+        flow_timeout_bins=t_bins, flow_timeout_s=np.where(finite, timeout, math.inf),
+        expired=expired, in_time=~expired, flow_finite=finite.all(axis=1), flow_sync=sync,
+        link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),
+        link_order=net.edge_order[link_edge], link_sync=net.sync[link_edge], link_hard=net.hard[link_edge],
+        link_parallel=net.parallel[link_edge],
+        link_per_request=np.ascontiguousarray(net.per_request[:, link_edge].T),
+        link_allowed=np.ascontiguousarray(attempts_allowed(net)[:, link_edge].T),
+        link_backoffs=[np.ascontiguousarray(mean_backoff_s(net, k)[:, link_edge].T) for k in range(1, k_max)],
+        link_slots=per_edge_slots[link_edge],
+        route_link=net.route_link, route_flow=lay.route_flow,
+        route_to_link=_indicator(net.route_link, len(link_edge), len(net.route_link)),
+        levels=levels, entry_links=np.flatnonzero(caller < 0),
+    )

@@ -1,0 +1,55 @@
+"""What a cell's sync calls do to it: hold time (worker exhaustion) and failure of its responses.
+
+A worker is held for its own work plus its sync calls: sequential calls add up, ``parallel`` ones take
+the longest; each call lasts its attempts' latency plus backoffs (retries hold the worker). So a slow
+dependency exhausts upstream workers, which is how latency cascades (the AWS 2021 internal-network
+congestion). Calls run in declared order and a hard failure ends the request, so later calls are
+thinned by the earlier ones' failure rate. A response fails when its own injected error fires or a hard
+call finally failed; soft calls only degrade it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def call_effects(
+    own_s: np.ndarray,  # (C, R) own work incl. injected latency
+    err_frac: np.ndarray,  # (C, R) injected error share
+    link_cell: np.ndarray,  # (L,) caller cell, -1 for entry links
+    link_order: np.ndarray,  # (L,) position among the caller's calls
+    link_sync: np.ndarray,  # (L,) bool
+    link_hard: np.ndarray,  # (L,) bool
+    link_parallel: np.ndarray,  # (L,) bool
+    per_request: np.ndarray,  # (L, R)
+    call_s: np.ndarray,  # (L, R) expected time on one call including retries
+    final_fail: np.ndarray,  # (L, R) share of calls that finally fail
+):
+    """Return (hold_s (C, R), fail_frac (C, R), thin (L, R))."""
+    svc = link_cell >= 0
+    hard_sync = svc & link_sync & link_hard
+    log_ok = np.where(hard_sync[:, None], per_request * np.log1p(-np.clip(final_fail, 0.0, 1 - 1e-12)), 0.0)
+    # thinning: product over earlier hard sync calls of the same caller cell
+    thin = np.ones_like(per_request)
+    if np.any(hard_sync):
+        for order in range(1, int(link_order.max(initial=0)) + 1):
+            later = svc & (link_order == order)
+            if not np.any(later):
+                continue
+            acc = np.zeros_like(own_s)
+            earlier = hard_sync & (link_order < order)
+            np.add.at(acc, link_cell[earlier], log_ok[earlier])
+            thin[later] = np.exp(acc[link_cell[later]])
+    spent = per_request * thin * call_s
+    hold = own_s.copy()
+    seq = svc & link_sync & ~link_parallel
+    np.add.at(hold, link_cell[seq], spent[seq])
+    par = svc & link_sync & link_parallel
+    if np.any(par):
+        longest = np.zeros_like(own_s)
+        np.maximum.at(longest, link_cell[par], spent[par])
+        hold += longest
+    total_log_ok = np.zeros_like(own_s)
+    np.add.at(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
+    fail = 1.0 - (1.0 - err_frac) * np.exp(total_log_ok)
+    return hold, fail, thin

@@ -1,0 +1,1 @@
+"""Presenting results: terminal summaries now, HTML and PNG reports later."""
