@@ -74,6 +74,18 @@ def test_long_table_has_stats_and_replicas():
     assert by_stat["r2"] == raw[2]
 
 
+def test_percentiles_match_numpy():
+    """The vectorised NaN-aware percentiles equal numpy's nanpercentile, all-NaN slices giving NaN."""
+    rng = np.random.default_rng(3)
+    values = rng.random((12, 9, 5))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[0, :, 0] = np.nan
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.moveaxis(np.nanpercentile(values, [5, 50, 95], axis=1), 0, 1)
+    got = results_mod._nan_percentiles(values, (5.0, 50.0, 95.0))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 def test_service_aggregation():
     """Services sum rates and levels, weight latency by completions, take the max p99, count idle workers."""
     ones = np.ones((1, 2))

@@ -121,13 +121,32 @@ def _combine(metric: str, cells: list[dict[str, np.ndarray]]) -> np.ndarray | No
 
 
 # --------------------------------------------------------------------------- long tables
+def _nan_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """float[K, R, N] -> float[K, len(qs), N]: percentiles over axis 1 ignoring NaN, linear interpolation.
+
+    The same numbers as ``np.nanpercentile``, vectorised: that function loops over slices in Python
+    and takes seconds on a few hundred thousand of them.
+    """
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    valid = (~np.isnan(values)).sum(axis=1)  # (K, N)
+    out = np.full((values.shape[0], len(qs), values.shape[2]), np.nan)
+    for i, q in enumerate(qs):
+        pos = q / 100.0 * np.maximum(valid - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+        a = np.take_along_axis(ordered, lo[:, None, :], axis=1)[:, 0, :]
+        b = np.take_along_axis(ordered, hi[:, None, :], axis=1)[:, 0, :]
+        value = a + (b - a) * (pos - lo)
+        out[:, i, :] = np.where(valid > 0, value, np.nan)
+    return out
+
+
 def _stats_across_replicas(values: np.ndarray) -> np.ndarray:
     """float[K, R, N] -> float[K, 4, N]: mean, p5, p50, p95 over replicas, ignoring NaN (undefined)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(values, axis=1)
-        pct = np.nanpercentile(values, [5, 50, 95], axis=1)  # (3, K, N)
-    return np.concatenate([mean[:, None, :], np.moveaxis(pct, 0, 1)], axis=1)
+    return np.concatenate([mean[:, None, :], _nan_percentiles(values, (5.0, 50.0, 95.0))], axis=1)
 
 
 def _labelled(record: RunRecord, keep_replicas: bool) -> tuple[list[Key], list[str], np.ndarray]:
@@ -177,10 +196,11 @@ def _read_series(table: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...], dict
     t = np.unique(table["t_s"].to_numpy(dtype=float))
     stat_codes, labels = pd.factorize(table["stat"])
     key_codes = table.groupby(_KEY, sort=False).ngroup().to_numpy()
-    keys = [tuple(map(str, row)) for row in table[_KEY].drop_duplicates().itertuples(index=False)]
+    keys: list[Key] = [(str(a), str(b), str(c))
+                       for a, b, c in table[_KEY].drop_duplicates().itertuples(index=False)]
     values = np.full((len(keys), len(labels), len(t)), np.nan)
     values[key_codes, stat_codes, np.searchsorted(t, table["t_s"].to_numpy(dtype=float))] = table["value"]
-    return t, tuple(map(str, labels)), {k: values[i] for i, k in enumerate(keys)}  # type: ignore[misc]
+    return t, tuple(map(str, labels)), {k: values[i] for i, k in enumerate(keys)}
 
 
 def _events_table(events: list[Event]) -> pd.DataFrame:

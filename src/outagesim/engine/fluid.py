@@ -28,6 +28,7 @@ from .fluid_setup import Setup, build_setup
 from .mechanisms.calls import call_effects
 from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.cell_kernel import update_level
+from .mechanisms.link_kernel import inject, settle
 from .mechanisms.erlang import BusyTable
 from .mechanisms.retry import call_time
 from .network import Network, route_weights
@@ -71,7 +72,11 @@ class FluidEngine:
         self.sojourn = su.own_s.copy()
         self._w_key = None
         self._w = None
+        self._inj = np.zeros((n_f, r, k))
+        self._effects_t = None
+        self._effects = None
         self.step_index = 0
+        self._change_times = _change_times(net)
 
     # ------------------------------------------------------------------ helpers
     def _weights(self, t: float) -> np.ndarray:
@@ -82,13 +87,22 @@ class FluidEngine:
             self._w = np.ascontiguousarray(route_weights(self.net, view).T)  # (P, R)
         return self._w
 
-    def _to_links(self, per_flow: np.ndarray) -> np.ndarray:
-        """Spread a per-flow outcome (F, R[, K]) over links by each route's share of the flow."""
-        su = self.su
-        per_route = per_flow[su.route_flow] * (
-            self.share[..., None] if per_flow.ndim == 3 else self.share)
-        flat = per_route.reshape(per_route.shape[0], -1)
-        return np.asarray(su.route_to_link @ flat).reshape((su.route_to_link.shape[0],) + per_flow.shape[1:])
+    def _faults_at(self, t: float):
+        """Fault effects at t, recomputed only when t enters a new interval between change times."""
+        net, order = self.net, self.su.layout.cell_order
+        if self._effects is None or not (self._effects_t[0] <= t < self._effects_t[1]):
+            times = self._change_times
+            i = int(np.searchsorted(times, t, side="right"))
+            lo = times[i - 1] if i > 0 else -np.inf
+            hi = times[i] if i < len(times) else np.inf
+            self._effects_t = (lo, hi)
+            self._effects = (
+                np.ascontiguousarray(net.capacity_factor(t)[:, order].T),
+                np.ascontiguousarray(net.added_latency(t)[:, order].T),
+                np.ascontiguousarray(net.error_fraction(t)[:, order].T),
+                self._weights(t),
+            )
+        return self._effects
 
     # ------------------------------------------------------------------ one step
     def step(self, t: float, rec: Recorder | None, faults: bool = True, noisy: bool = True) -> None:
@@ -98,10 +112,7 @@ class FluidEngine:
         n_f = self.q.shape[0]
         # 0. faults
         if faults:
-            cap = net.capacity_factor(t)[:, order].T
-            added = net.added_latency(t)[:, order].T
-            err = net.error_fraction(t)[:, order].T
-            w = self._weights(t)
+            cap, added, err, w = self._faults_at(t)
         else:
             cap = np.ones_like(self.cap_prev)
             added = np.zeros_like(cap)
@@ -112,11 +123,13 @@ class FluidEngine:
             self.table.ensure(servers)
         fails = np.zeros((n_f, r, su.k_max))
         lost = np.where(cap < self.cap_prev, 1.0 - cap / np.maximum(self.cap_prev, _EPS), 0.0)
+        lost_work = 0.0
         if np.any(lost > 0):
             lf = lost[su.layout.flow_cell][:, :, None]
             gone_q, gone_s = self.q * lf, self.s * lf
             self.q -= gone_q
             self.s -= gone_s
+            lost_work = gone_q.sum() + gone_s.sum()
             fails += np.einsum("frb,frbk->frk", (gone_q + gone_s) * su.in_time, self.mix)
         self.cap_prev = cap
         # 1. demand and due retries
@@ -143,7 +156,7 @@ class FluidEngine:
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)
         counts = {k: np.zeros((n_c, r)) for k in
-                  ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts")}
+                  ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped", "rejected")}
         outcome_n = np.zeros((n_f, r))  # responses + rejections (for latency statistics)
         outcome_lat = np.zeros((n_f, r))
         started = np.zeros((n_c, r))
@@ -152,58 +165,33 @@ class FluidEngine:
         # 3. level by level
         for lv in su.levels:
             cs, fs = lv.cells, lv.flows
-            out = self.link_out[su.route_link[lv.routes]] * w[lv.routes][:, :, None]  # (P_l, R, K)
-            self.link_out[lv.links] = 0.0
-            inj = np.asarray(lv.route_to_flow @ out.reshape(out.shape[0], -1)).reshape(
-                (fs.stop - fs.start, r, su.k_max))
-            a = inj.sum(axis=2)
-            a_route = a[su.route_flow[lv.routes] - fs.start]
-            self.share[lv.routes] = np.where(a_route > _EPS, out.sum(axis=2) / np.maximum(a_route, _EPS),
-                                             self.share[lv.routes])
+            inj = self._inj[: fs.stop - fs.start]
+            inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start, inj,
+                   self.share)
             update_level(
                 self.q[fs], self.s[fs], self.mix[fs], inj, lv.cell_f0, lv.cell_f1, servers[cs], room[cs],
                 hold[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
                 su.flow_timeout_s[fs], dt, rows, knots,
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
-                counts["in_service"][cs], outcome_n[fs], outcome_lat[fs])
+                counts["in_service"][cs], outcome_n[fs], outcome_lat[fs], counts["dropped"][cs],
+                counts["rejected"][cs])
             # child calls of the work that started service
             ch = lv.child_links
             if ch.size:
                 self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
-        # 4. timeouts, then ageing
-        tb = su.flow_timeout_bins[:, :, None]
-        cross = (np.take_along_axis(self.q, tb - 1, axis=2) + np.take_along_axis(self.s, tb - 1, axis=2))[:, :, 0]
-        cross = np.where(np.isfinite(su.flow_timeout_s), cross, 0.0)
-        cross_mix = np.take_along_axis(self.mix, (tb - 1)[..., None], axis=2)[:, :, 0, :]
-        fails += cross[..., None] * cross_mix
-        outcome_n += cross
-        outcome_lat += cross * np.where(np.isfinite(su.flow_timeout_s), su.flow_timeout_s, 0.0)
-        np.add.at(counts["timeouts"], su.layout.flow_cell, cross)
-        for arr in (self.q, self.s):
-            arr[:, :, -1] += arr[:, :, -2]
-            arr[:, :, 1:-1] = arr[:, :, :-2]
-            arr[:, :, 0] = 0.0
-        self.mix[:, :, 1:-1] = self.mix[:, :, :-2]
-        # 5. outcomes back to links: retries or final failures
-        link_fail = self._to_links(fails)  # (L, R, K)
-        link_succ = self._to_links(succ)
-        kk = np.arange(su.k_max)[None, None, :]
-        retry = link_fail * ((kk + 1) < su.link_allowed[:, :, None])
-        final = (link_fail - retry).sum(axis=2)
-        new = np.zeros_like(retry)
-        new[:, :, 1:] = retry[:, :, :-1]
-        if np.any(new > 0):
-            idx = (self.step_index + np.arange(su.n_slots)) % su.n_slots
-            self.delay[:, :, idx, :] += new[:, :, None, :] * su.link_slots[:, None, :, :]
-        a_ = self.alpha
-        done_now = link_fail.sum(axis=2) + link_succ
-        self.st_fail += a_ * (link_fail.sum(axis=2) - self.st_fail)
-        self.st_done += a_ * (done_now - self.st_done)
-        self.st_final += a_ * (final - self.st_final)
-        lat_n, lat_sum = self._to_links(outcome_n), self._to_links(outcome_lat)
-        self.st_lat += a_ * (lat_sum - self.st_lat)
-        self.st_lat_n += a_ * (lat_n - self.st_lat_n)
+        # 4-5. timeouts, ageing, outcomes to links: retries or final failures
+        link_succ = np.empty((len(su.link_edge), r))
+        final = np.empty((len(su.link_edge), r))
+        settle(self.q, self.s, self.mix, su.flow_timeout_bins, su.flow_finite, su.flow_timeout_s,
+               su.layout.flow_cell, fails, succ, outcome_n, outcome_lat, counts["timeouts"], self.share,
+               su.route_link, su.route_flow, su.link_allowed, su.link_slots, self.delay, self.step_index,
+               self.alpha, self.st_fail, self.st_done, self.st_final, self.st_lat, self.st_lat_n,
+               link_succ, final)
+        self.ledger = {
+            "arrivals": counts["arrivals"].sum(), "completed": counts["completed"].sum(),
+            "rejected": counts["rejected"].sum(), "dropped": counts["dropped"].sum(), "lost": lost_work,
+        }
         if rec is not None:
             rec.add_step(self, first, entry_sent, link_succ, final, counts, servers, cap, hold)
         self.step_index += 1
@@ -248,6 +236,19 @@ class FluidEngine:
         if progress is not None:
             progress(1.0)
         return rec.finish(time.perf_counter() - wall0)
+
+
+def _change_times(net: Network) -> np.ndarray:
+    """Every time a fault effect, a restart or the load balancer's view of them changes."""
+    ts = set()
+    for e in net.effects:
+        for base in (e.start_s, e.end_s):
+            if not np.isfinite(base):
+                continue
+            for shift in (0.0, net.lb_detect_s):
+                ts.add(base + shift)
+                ts.update((base + shift + net.startup_time[:, e.cells]).ravel().tolist())
+    return np.array(sorted(ts))
 
 
 def simulate_fluid(net: Network, *, noise: bool = True,

@@ -96,7 +96,7 @@ def solve_cell(x, c, k_per_server, rows, knots):
 def update_level(
     q, s, mix, inj, cell_f0, cell_f1, servers, room_limit, hold, fail, lifo, drop,
     tbins, finite, timeout_s, dt, rows, knots,
-    succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat,
+    succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat, c_drop, c_rej,
 ):
     """Advance every cell of one level by dt; outputs are written into the trailing arrays."""
     n_cells = cell_f0.shape[0]
@@ -212,6 +212,7 @@ def update_level(
                 for i in range(nf):
                     bin_live += live[i, b]
                     q[f0 + i, r, b] -= stale[i, b]
+                    dropped += stale[i, b]
                     stale[i, b] = 0.0
                 t = min(remaining, bin_live)
                 fr = t / bin_live if bin_live > _EPS else 0.0
@@ -272,3 +273,5 @@ def update_level(
             c_err[ci, r] = n_err + a_tot - adm_tot
             c_queue[ci, r] = q_after
             c_insvc[ci, r] = s_after
+            c_drop[ci, r] = dropped
+            c_rej[ci, r] = a_tot - adm_tot

@@ -1,0 +1,26 @@
+"""The public names are exactly what ``outagesim.__init__`` exports."""
+
+import outagesim
+
+EXPECTED = {
+    "Model", "ModelError", "OutagesimError", "Problem", "Results", "RunRecord", "RunRefused", "Scenario",
+    "ScenarioError", "apply_overrides", "apply_variant", "json_schema", "load", "load_model",
+    "load_scenario", "simulate", "validate_files",
+}
+
+
+def test_all_is_the_curated_list():
+    """__all__ names exactly the curated public API."""
+    assert set(outagesim.__all__) == EXPECTED
+
+
+def test_every_public_name_resolves():
+    """Every exported name is an attribute of the package."""
+    for name in outagesim.__all__:
+        assert getattr(outagesim, name) is not None
+
+
+def test_one_error_root():
+    """Every outagesim error derives from OutagesimError."""
+    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused):
+        assert issubclass(cls, outagesim.OutagesimError)
