@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/outagesim run examples/shop/model.yaml examples/shop/retry-storm.yaml --variant all --replicas 8 --out out/shop-retry-storm
+	$(BIN)/outagesim run examples/shop/model.yaml examples/shop/retry-storm.yaml --variant all --replicas 4 --out out/shop-retry-storm
 
 test: venv
 	$(BIN)/pytest -n 2 -q
@@ -29,7 +29,4 @@ lint: venv
 	$(BIN)/ruff check src tests
 
 bench: venv
-	@for f in bench/*.py; do \
-		[ -e "$$f" ] || continue; \
-		echo "== $$f"; $(BIN)/python "$$f" || exit 1; \
-	done
+	$(BIN)/python bench/engine_speed.py

@@ -10,9 +10,19 @@ from .errors import ModelError, OutagesimError, Problem, RunRefused, ScenarioErr
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
-from .record import RunRecord
-from .results import Results
-from .simulate import simulate
+
+_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate"}
+
+
+def __getattr__(name: str):
+    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'outagesim' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -16,8 +16,9 @@ from .report.terminal import print_run_summary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Describe a cloud system in YAML, inject faults, measure the cascade.")
-out = Console()
-err = Console(stderr=True)
+# Piped or captured output gets a readable width instead of rich's 80-column fallback.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _fail(exc: OutagesimError) -> None:
@@ -85,7 +86,7 @@ def schema() -> None:
 def run(
     model: Annotated[Path, typer.Argument(help="model YAML")],
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
-    variant: Annotated[list[str], typer.Option("--variant", help="variant to run besides the base; repeat, or 'all'")] = [],  # noqa: B006
+    variant: Annotated[list[str], typer.Option("--variant", help="variant besides the base; repeat, or 'all'")] = [],  # noqa: B006
     replicas: Annotated[int, typer.Option(min=1, help="Monte Carlo replicas")] = 10,
     seed: Annotated[int, typer.Option(help="seed for uncertain parameters and noise")] = 0,
     engine: Annotated[str, typer.Option(help="fluid (fast) or des (request-level reference)")] = "fluid",

@@ -14,7 +14,9 @@ cell (entity = "service@provider/region/zone")
     arrivals    attempts arriving, req/s
     completed   responses sent (success or error, in time or not), req/s
     goodput     successful responses in time for their caller, req/s
-    errors      error responses plus rejections (queue full, cell down), req/s
+    errors      error responses plus rejections (queue full, cell down) and work lost with failed
+                instances, req/s (each attempt ends, for its caller, in exactly one of goodput, errors
+                or timeouts; a late response counts only in ``completed``)
     timeouts    attempts whose caller timed out while they were here, req/s
     queue       requests waiting (mean level)
     in_service  requests holding a worker (mean level)

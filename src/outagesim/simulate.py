@@ -65,7 +65,10 @@ def dependency_graph(net: Network) -> list[dict]:
     """The resolved call graph, for the manifest."""
     out = []
     for e in range(len(net.edge_callee)):
-        caller = net.services[net.edge_caller[e]] if net.edge_caller[e] >= 0 else f"tenant:{net.tenants[net.edge_tenant[e]]}"
+        if net.edge_caller[e] >= 0:
+            caller = net.services[net.edge_caller[e]]
+        else:
+            caller = f"tenant:{net.tenants[net.edge_tenant[e]]}"
         out.append({"from": caller, "to": net.services[net.edge_callee[e]], "sync": bool(net.sync[e]),
                     "hard": bool(net.hard[e]), "max_attempts": int(net.max_attempts[e])})
     return out

@@ -26,10 +26,10 @@ from ..record import RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
 from .mechanisms.calls import call_effects
-from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.cell_kernel import update_level
-from .mechanisms.link_kernel import inject, settle
+from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
+from .mechanisms.link_kernel import inject, settle
 from .mechanisms.retry import call_time
 from .network import Network, route_weights
 
@@ -107,7 +107,6 @@ class FluidEngine:
     # ------------------------------------------------------------------ one step
     def step(self, t: float, rec: Recorder | None, faults: bool = True, noisy: bool = True) -> None:
         su, net, dt = self.su, self.net, self.dt
-        order = su.layout.cell_order
         r = net.replicas
         n_f = self.q.shape[0]
         # 0. faults
@@ -156,11 +155,13 @@ class FluidEngine:
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)
         counts = {k: np.zeros((n_c, r)) for k in
-                  ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped", "rejected")}
+                  ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped",
+                   "rejected")}
         outcome_n = np.zeros((n_f, r))  # responses + rejections (for latency statistics)
         outcome_lat = np.zeros((n_f, r))
         started = np.zeros((n_c, r))
-        room = su.queue_limit * su.instances * cap
+        # waiting room per cell; an unbounded queue stays unbounded even with no instances (no inf*0)
+        room = np.where(np.isinf(su.queue_limit), np.inf, su.queue_limit * su.instances * cap)
         rows, knots = self.table.rows, self.table.knots
         # 3. level by level
         for lv in su.levels:
@@ -239,16 +240,9 @@ class FluidEngine:
 
 
 def _change_times(net: Network) -> np.ndarray:
-    """Every time a fault effect, a restart or the load balancer's view of them changes."""
-    ts = set()
-    for e in net.effects:
-        for base in (e.start_s, e.end_s):
-            if not np.isfinite(base):
-                continue
-            for shift in (0.0, net.lb_detect_s):
-                ts.add(base + shift)
-                ts.update((base + shift + net.startup_time[:, e.cells]).ravel().tolist())
-    return np.array(sorted(ts))
+    """Every time a fault effect, a restart or the load balancer's (lagged) view of them changes."""
+    ts = net.change_times()
+    return np.array(sorted(set(ts) | {t + net.lb_detect_s for t in ts}))
 
 
 def simulate_fluid(net: Network, *, noise: bool = True,

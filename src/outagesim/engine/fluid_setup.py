@@ -85,7 +85,6 @@ def _indicator(rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
 def build_setup(net: Network, dt: float) -> Setup:
     lay = build_layout(net)
     order = lay.cell_order
-    r = net.replicas
 
     def cells(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a[:, order].T)

@@ -131,11 +131,15 @@ class Network:
         return 1.0 - ok
 
     def change_times(self) -> list[float]:
-        """Times at which a fault starts or ends (engines step exactly onto them)."""
+        """Times at which a fault starts or ends, or restored instances come back after their startup
+        time (any replica's), within the run."""
         ts = {0.0}
         for e in self.effects:
             ts.add(e.start_s)
-            ts.add(e.end_s)
+            if np.isfinite(e.end_s):
+                ts.add(e.end_s)
+                if e.kind == EFFECT_CAPACITY:
+                    ts.update((e.end_s + self.startup_time[:, e.cells]).ravel().tolist())
         return sorted(t for t in ts if 0 <= t <= self.duration_s)
 
 

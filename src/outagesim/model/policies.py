@@ -21,8 +21,9 @@ class Backoff(Spec):
 class Retry(Spec):
     """How a caller retries a failed attempt (timeout, error or rejection).
 
-    Attempts stop at ``max_attempts`` or when the next attempt could not finish within the request's
-    total ``deadline``; so backoff changes how many attempts are made, not only when.
+    Attempts stop at ``max_attempts`` or when the next attempt would start after the request's total
+    ``deadline`` (measured from the first attempt); so backoff changes how many attempts are made, not
+    only when.
     """
 
     max_attempts: int = Field(default=1, ge=1, le=20)

@@ -63,10 +63,14 @@ def vulnerability_table(vuln: dict) -> Table:
 def print_run_summary(console: Console, results: Results, vulnerability: dict | None = None) -> None:
     m = results.manifest
     info = results.runs["base"].info
-    console.print(
-        f"engine {m['engine']}, {m['replicas']} replica(s), seed {m['seed']}; dt {info.get('dt_s', 0):.4g} s, "
-        f"age-bin width {info.get('bin_width_s', float('nan')):.4g} s ({info.get('bin_reason', 'n/a')}); "
-        f"wall {sum(r.info.get('wall_s', 0) for r in results.runs.values()):.1f} s", highlight=False)
+    wall = sum(r.info.get("wall_s", 0) for r in results.runs.values())
+    if "dt_s" in info:
+        steps = (f"dt {info['dt_s']:.4g} s, age-bin width {info['bin_width_s']:.4g} s, {info['bins']} bins "
+                 f"({info.get('bin_reason', '')})")
+    else:
+        steps = f"request level, {info.get('visits', 0):,} service visits"
+    console.print(f"engine {m['engine']}, {m['replicas']} replica(s), seed {m['seed']}; {steps}; wall {wall:.1f} s",
+                  highlight=False)
     console.print(tenant_table(results))
     console.print(service_table(results))
     if vulnerability:

@@ -6,7 +6,8 @@ approximation (Tipper & Sundareshan 1990; Wang, Chen & Li 1996) serves at rate c
 stationary state is exactly Erlang C, and it stays continuous through ρ = 1.
 
 G⁻¹ is tabulated per c-knot on v = s/(1+s), s = x/c ∈ [0, ∞) → v ∈ [0, 1), and interpolated
-bilinearly in (c, v). Integer c up to 128 (and quarters below 32) are knots, so integer pools are exact up to the v-grid error
+bilinearly in (c, v). Integer c up to 128 (and quarters below 32) are knots, so integer pools are exact
+up to the v-grid error
 (< 1e-6 in ρ at the grid used); rows are computed lazily, only for the knots a model touches.
 """
 
