@@ -161,7 +161,8 @@ class FluidEngine:
         outcome_lat = np.zeros((n_f, r))
         started = np.zeros((n_c, r))
         # waiting room per cell; an unbounded queue stays unbounded even with no instances (no inf*0)
-        room = np.where(np.isinf(su.queue_limit), np.inf, su.queue_limit * su.instances * cap)
+        unbounded = np.isinf(su.queue_limit)
+        room = np.where(unbounded, np.inf, np.where(unbounded, 0.0, su.queue_limit) * su.instances * cap)
         rows, knots = self.table.rows, self.table.knots
         # 3. level by level
         for lv in su.levels:
