@@ -6,9 +6,9 @@ One step applies, in this order (DESIGN.md "The engine"), each a function in ``m
 1. demand (``demand``) and retries due now (``retry`` delay line) become link attempts
 2. hold time and response failure from the links' recent outcomes (``calls``, ``retry.call_time``)
 3. level by level (SCC-condensation order) for every cell of the level:
-   routing (``network.route_weights``), rejection (down cell, full queue), the fluid queue step
-   (``erlang.solve_step``), which waiting work is served (``queueing.take_from_queue``), responses,
-   and child calls of the work that started service
+   routing (``link_kernel.inject`` with ``network.route_weights``), then ``cell_kernel.update_level``:
+   rejection (down cell, full queue), the fluid queue step, which waiting work is served (FIFO, LIFO,
+   drop-expired), responses; then child calls of the work that started service
 4. attempts crossing their timeout, then ageing of every bin
 5. failed attempts back to their links: a retry into the delay line, or a final failure
 
@@ -202,8 +202,8 @@ class FluidEngine:
         return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
 
     def _lat(self) -> np.ndarray:
-        fallback = self.sojourn[np.maximum(self.su.layout.link_cell, 0)] * 0.0
-        return np.where(self.st_lat_n > _EPS, self.st_lat / np.maximum(self.st_lat_n, _EPS), fallback)
+        """Mean latency of one attempt per link (0 before any outcome: warm-up fills it in)."""
+        return np.where(self.st_lat_n > _EPS, self.st_lat / np.maximum(self.st_lat_n, _EPS), 0.0)
 
     def _normals(self, noisy: bool):
         if not (self.noise and noisy) or len(self.net.tenants) == 0:

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .layout import Layout, build_layout
 from .mechanisms.retry import attempts_allowed, delay_slots, mean_backoff_s, slot_weights
@@ -21,20 +20,11 @@ from .network import Network
 class LevelMaps:
     cells: slice
     flows: slice
-    flow_cell: np.ndarray  # local cell of each local flow
-    cell_of_flows: sp.csr_matrix  # (C_l, F_l)
     routes: np.ndarray  # global route indices
-    route_to_flow: sp.csr_matrix  # (F_l, P_l)
     links: np.ndarray  # links consumed at this level
     child_links: np.ndarray  # links whose caller cell is in this level
     cell_f0: np.ndarray  # first local flow of each cell of the level
     cell_f1: np.ndarray  # one past its last local flow
-
-    def cell_sum(self, x: np.ndarray) -> np.ndarray:
-        """Sum a (F_l, R, ...) array over each cell's flows -> (C_l, R, ...)."""
-        shape = x.shape
-        out = self.cell_of_flows @ x.reshape(shape[0], -1)
-        return np.asarray(out).reshape((self.cell_of_flows.shape[0],) + shape[1:])
 
 
 @dataclass
@@ -56,10 +46,8 @@ class Setup:
     # flows
     flow_timeout_bins: np.ndarray  # (F, R) int
     flow_timeout_s: np.ndarray  # (F, R)
-    expired: np.ndarray  # (F, R, B) bool: would have timed out (never for async)
-    in_time: np.ndarray  # (F, R, B) bool
+    in_time: np.ndarray  # (F, R, B) bool: younger than the flow's timeout (always, for async)
     flow_finite: np.ndarray  # (F,) bool: the flow has a timeout (sync)
-    flow_sync: np.ndarray  # (F,)
     # links
     link_edge: np.ndarray
     link_tenant: np.ndarray  # tenant of entry links, -1 otherwise
@@ -73,13 +61,8 @@ class Setup:
     link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
     route_link: np.ndarray
     route_flow: np.ndarray
-    route_to_link: sp.csr_matrix  # (L, P)
     levels: list[LevelMaps]
     entry_links: np.ndarray
-
-
-def _indicator(rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
-    return sp.csr_matrix((np.ones(len(rows)), (rows, np.arange(n_cols))), shape=(n_rows, n_cols))
 
 
 def build_setup(net: Network, dt: float) -> Setup:
@@ -90,7 +73,6 @@ def build_setup(net: Network, dt: float) -> Setup:
         return np.ascontiguousarray(a[:, order].T)
 
     timeout = net.timeout[:, lay.flow_edge].T  # (F, R)
-    sync = net.sync[lay.flow_edge]
     finite = np.isfinite(timeout)
     bins_needed = np.where(finite, np.maximum(np.rint(timeout / dt), 1), 1).astype(np.int64)
     n_bins = int(bins_needed.max(initial=1)) + 2
@@ -104,16 +86,11 @@ def build_setup(net: Network, dt: float) -> Setup:
 
     levels = []
     for lv in lay.levels:
-        f0 = lv.flows.start
         fl = lay.flow_cell[lv.flows] - lv.cells.start
         n_c = lv.cells.stop - lv.cells.start
-        n_f = lv.flows.stop - lv.flows.start
-        local_route_flow = lay.route_flow[lv.routes] - f0
         child = np.flatnonzero((lay.link_cell >= lv.cells.start) & (lay.link_cell < lv.cells.stop))
         levels.append(LevelMaps(
-            cells=lv.cells, flows=lv.flows, flow_cell=fl,
-            cell_of_flows=_indicator(fl, n_c, n_f), routes=lv.routes,
-            route_to_flow=_indicator(local_route_flow, n_f, len(lv.routes)),
+            cells=lv.cells, flows=lv.flows, routes=lv.routes,
             links=lv.links, child_links=child,
             cell_f0=np.searchsorted(fl, np.arange(n_c), side="left").astype(np.int64),
             cell_f1=np.searchsorted(fl, np.arange(n_c), side="right").astype(np.int64)))
@@ -125,7 +102,7 @@ def build_setup(net: Network, dt: float) -> Setup:
         own_s=cells(net.service_time_mean), cv=cells(net.service_time_cv),
         queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
         flow_timeout_bins=t_bins, flow_timeout_s=np.where(finite, timeout, math.inf),
-        expired=expired, in_time=~expired, flow_finite=finite.all(axis=1), flow_sync=sync,
+        in_time=~expired, flow_finite=finite.all(axis=1),
         link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),
         link_order=net.edge_order[link_edge], link_sync=net.sync[link_edge], link_hard=net.hard[link_edge],
         link_parallel=net.parallel[link_edge],
@@ -134,6 +111,5 @@ def build_setup(net: Network, dt: float) -> Setup:
         link_backoffs=[np.ascontiguousarray(mean_backoff_s(net, k)[:, link_edge].T) for k in range(1, k_max)],
         link_slots=per_edge_slots[link_edge],
         route_link=net.route_link, route_flow=lay.route_flow,
-        route_to_link=_indicator(net.route_link, len(link_edge), len(net.route_link)),
         levels=levels, entry_links=np.flatnonzero(caller < 0),
     )

@@ -1,10 +1,27 @@
 """The cell update of one propagation level, fused into a numba kernel.
 
-It applies, per cell and replica, the mechanisms documented in ``queueing`` (which waiting work is
-served: bypass, stationary share, FIFO/LIFO excess, drop-expired) and ``erlang`` (the backward-Euler
-fluid queue step on the tabulated G⁻¹), then sorts responses into successes, errors and wasted work.
+Per cell and replica: the backward-Euler fluid queue step on the tabulated G⁻¹ (``erlang``), then
+which waiting work the freed workers take, then responses sorted into successes, errors and wasted work.
 Why numba: each cell touches a few flows and bins, so in numpy the per-call overhead (hundreds of small
 array operations per step) dwarfed the arithmetic; a fused loop has none.
+
+Which waiting work a cell's free workers take: FIFO, LIFO and drop-expired on age-binned backlogs.
+
+Waiting work is kept per flow in age bins (age = time since the caller sent the attempt). Each step a
+cell takes ``tau`` from its waiting work:
+
+1. **Bypass**: a share 1 − C(c, ρ) of this step's arrivals finds a free worker at once (ρ from the
+   arrival rate; none in overload). With step 2 this reproduces the M/M/c wait, P(W > t) = C·e^{-(cμ-λ)t}.
+2. **Stationary part** (share φ = min(1, Lq(ρ)/queue) of the rest) is taken in proportion across bins:
+   it stands for the random fluctuation queue, whose wait is exponential whatever the discipline.
+3. **Excess backlog** (the rest) is taken in order: oldest first (FIFO) or newest first (LIFO). This is
+   where disciplines differ: FIFO drains stale work first, which in a retry storm has already expired
+   upstream (the work is wasted); LIFO serves fresh work.
+4. **drop_expired**: expired work (older than its caller's timeout) that the take reaches is discarded
+   at no capacity cost; with FIFO that is all of it whenever a worker frees up.
+
+Why: a prototype showed that without the ordered excess there is no difference between FIFO and LIFO
+in a storm, and that LIFO applied to the stationary queue starves old work even below saturation.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def wait_exceeds(t, lam, mu, c):
 
 
 class BusyTable:
-    """G⁻¹ by table: ``busy_fraction(x, c)`` is the ρ with G(ρ; c) = x."""
+    """G⁻¹ by table, row per c-knot; ``cell_kernel.busy_fraction`` interpolates it."""
 
     def __init__(self) -> None:
         self._rows = np.full((len(_C_KNOTS), _NV), np.nan)
@@ -88,67 +88,3 @@ class BusyTable:
         for k in np.unique(np.concatenate([hi - 1, hi])):
             if not self._done[k]:
                 self._row(int(k))
-
-    def locate(self, c: np.ndarray):
-        """Knot index and weight for each c (rows must have been ensured)."""
-        hi = np.clip(np.searchsorted(_C_KNOTS, c), 1, len(_C_KNOTS) - 1)
-        lo = hi - 1
-        w = np.clip((c - _C_KNOTS[lo]) / (_C_KNOTS[hi] - _C_KNOTS[lo]), 0.0, 1.0)
-        return lo, w
-
-    def busy_fraction(self, x, c, loc=None):
-        """ρ = G⁻¹(x; c) and dρ/dx, elementwise (c > 0)."""
-        x = np.asarray(x, float)
-        c = np.asarray(c, float)
-        lo, wc = self.locate(c) if loc is None else loc
-        s = x / c
-        v = s / (1 + s)
-        fj = v * (_NV - 1)
-        j = np.clip(fj.astype(np.int64), 0, _NV - 2)
-        wv = fj - j
-        rows = self._rows
-        a0 = rows[lo, j]
-        a1 = rows[lo, j + 1]
-        b0 = rows[lo + 1, j]
-        b1 = rows[lo + 1, j + 1]
-        r0 = a0 + (a1 - a0) * wv
-        r1 = b0 + (b1 - b0) * wv
-        rho = r0 + (r1 - r0) * wc
-        slope_v = ((a1 - a0) * (1 - wc) + (b1 - b0) * wc) * (_NV - 1)
-        dv_dx = 1.0 / (c * (1 + s) ** 2)
-        return rho, slope_v * dv_dx
-
-
-def solve_step(x_after_arrivals, servers, k_per_server, table: BusyTable, iters: int = 30):
-    """Backward-Euler step of dx/dt = λ − cμ·G⁻¹(x): find y with y + c·μdt·G⁻¹(y; c) = x.
-
-    Implicit, so stable for any μ·dt (a fast service completes within the step); conserves work
-    exactly (completions = x − y) and keeps the stationary point y* = G(ρ). Safeguarded Newton on a
-    bracket, vectorised over every element.
-    """
-    s = np.asarray(x_after_arrivals, float)
-    c = np.asarray(servers, float)
-    k = np.asarray(k_per_server, float) * c  # c·μ·dt: completions per step when all busy
-    up = c > 1e-9
-    cs = np.where(up, c, 1.0)
-    loc = table.locate(cs)
-    lo = np.maximum(s - k, 0.0)
-    hi = s.copy()
-    y = np.clip(s - 0.5 * k, lo, hi)
-    for _ in range(iters):
-        rho, drho = table.busy_fraction(y, cs, loc)
-        f = y + k * rho - s
-        lo = np.where(f < 0, y, lo)
-        hi = np.where(f > 0, y, hi)
-        step = f / (1.0 + k * drho)
-        y_new = y - step
-        bad = (y_new <= lo) | (y_new >= hi) | ~np.isfinite(y_new)
-        y_new = np.where(bad, 0.5 * (lo + hi), y_new)
-        if np.all(np.abs(y_new - y) <= 1e-12 * (1 + np.abs(y))):
-            y = y_new
-            break
-        y = y_new
-    y = np.where(up, y, s)
-    rho, _ = table.busy_fraction(y, cs, loc)
-    busy = np.where(up, c * rho, 0.0)
-    return y, busy
