@@ -70,6 +70,7 @@ class FluidEngine:
         self.table = BusyTable()
         self.table.ensure(su.instances * su.concurrency)
         self.sojourn = su.own_s.copy()
+        self.soj_var = (su.cv * su.own_s) ** 2
         self._w_key = None
         self._w = None
         self._inj = np.zeros((n_f, r, k))
@@ -152,6 +153,14 @@ class FluidEngine:
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
             su.link_per_request, call_s, self._ratio(self.st_final, self.st_done))
         hold = np.maximum(hold, 1e-9)
+        # hold-time variance: own work's, plus the callees' sojourn variance along the same calls
+        route_var = w * self.soj_var[su.layout.route_cell]
+        link_var = np.zeros_like(call_s)
+        np.add.at(link_var, su.route_link, route_var)
+        hold_var, _, _ = call_effects(
+            (su.cv * su.own_s) ** 2, np.zeros_like(err), su.layout.link_cell, su.link_order, su.link_sync,
+            su.link_hard, su.link_parallel, su.link_per_request, link_var, self._ratio(self.st_final, self.st_done))
+        kq = np.clip(0.5 * (1.0 + hold_var / (hold * hold)), 0.1, 5.0)  # Allen–Cunneen factor
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)
         counts = {k: np.zeros((n_c, r)) for k in
@@ -172,7 +181,7 @@ class FluidEngine:
                    self.share)
             update_level(
                 self.q[fs], self.s[fs], self.mix[fs], inj, lv.cell_f0, lv.cell_f1, servers[cs], room[cs],
-                hold[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
+                hold[cs], kq[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
                 su.flow_timeout_s[fs], dt, rows, knots,
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
@@ -182,6 +191,7 @@ class FluidEngine:
             ch = lv.child_links
             if ch.size:
                 self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
+        self.soj_var = hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2
         # 4-5. timeouts, ageing, outcomes to links: retries or final failures
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))

@@ -81,37 +81,44 @@ def mean_in_system(rows, knots, rho, c):
 
 
 @njit(cache=True)
-def solve_cell(x, c, k_per_server, rows, knots):
-    """Backward-Euler fluid step: y with y + c·μdt·G⁻¹(y; c) = x; returns (y, busy)."""
+def solve_cell(x, c, k_per_server, kq, rows, knots):
+    """Backward-Euler fluid step for an M/G/c; returns (work left y, busy workers).
+
+    The stationary content is G_k(ρ) = cρ + kq·(G(ρ) − cρ), with Allen–Cunneen's kq = (1 + cv²)/2 for
+    the hold time's squared coefficient of variation (kq = 1 is M/M/c). With z = G(ρ) the step
+    y + c·μdt·ρ = x becomes kq·z + ((1 − kq)c + c·μdt)·G⁻¹(z) = x: monotone in z, solved by safeguarded
+    Newton on the table; completions c·μdt·ρ leave exactly (conservation).
+    """
     if c <= 1e-9:
         return x, 0.0
     k = k_per_server * c
-    lo = max(x - k, 0.0)
-    hi = x
-    y = min(max(x - 0.5 * k, lo), hi)
+    a = (1.0 - kq) * c + k
+    lo = 0.0
+    hi = (x + max(-a, 0.0)) / kq
+    z = min(max(x / (kq + a / c), lo), hi)
     for _ in range(60):
-        rho, drho = busy_fraction(rows, knots, y, c)
-        f = y + k * rho - x
+        rho, drho = busy_fraction(rows, knots, z, c)
+        f = kq * z + a * rho - x
         if f < 0:
-            lo = y
+            lo = z
         elif f > 0:
-            hi = y
+            hi = z
         else:
             break
-        y_new = y - f / (1.0 + k * drho)
-        if not (lo < y_new < hi):
-            y_new = 0.5 * (lo + hi)
-        if abs(y_new - y) <= 1e-13 * (1.0 + abs(y)):
-            y = y_new
+        z_new = z - f / (kq + a * drho)
+        if not (lo < z_new < hi):
+            z_new = 0.5 * (lo + hi)
+        if abs(z_new - z) <= 1e-13 * (1.0 + abs(z)):
+            z = z_new
             break
-        y = y_new
-    rho, _ = busy_fraction(rows, knots, y, c)
-    return y, c * rho
+        z = z_new
+    rho, _ = busy_fraction(rows, knots, z, c)
+    return max(x - k * rho, 0.0), c * rho
 
 
 @njit(cache=True)
 def update_level(
-    q, s, mix, inj, cell_f0, cell_f1, servers, room_limit, hold, fail, lifo, drop,
+    q, s, mix, inj, cell_f0, cell_f1, servers, room_limit, hold, kq, fail, lifo, drop,
     tbins, finite, timeout_s, dt, rows, knots,
     succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat, c_drop, c_rej,
 ):
@@ -169,7 +176,7 @@ def update_level(
                 o_lat[f, r] = 0.0
                 succ[f, r] = 0.0
             x += adm_tot
-            y, busy = solve_cell(x, srv, dt / h, rows, knots)
+            y, busy = solve_cell(x, srv, dt / h, kq[ci, r], rows, knots)
             done = max(x - y, 0.0)
             e1 = min(min(dt / h, 1.0) * s_tot, done)
             fr1 = e1 / s_tot if s_tot > _EPS else 0.0
@@ -183,8 +190,9 @@ def update_level(
             if srv > _EPS:
                 rho = offered / srv
                 if 0.0 < rho < 1.0:
-                    lq = max(mean_in_system(rows, knots, rho, srv) - offered, 0.0)
-                    cw = min(lq * (1 - rho) / rho, 1.0)
+                    lq_mm = max(mean_in_system(rows, knots, rho, srv) - offered, 0.0)
+                    cw = min(lq_mm * (1 - rho) / rho, 1.0)
+                    lq = kq[ci, r] * lq_mm
                 elif rho <= 0.0:
                     cw = 0.0
             phi = min(max(lq / q_before, 0.0), 1.0) if q_before > _EPS else 1.0
