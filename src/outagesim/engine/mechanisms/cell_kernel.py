@@ -146,6 +146,13 @@ def update_level(
             x = 0.0
             q_before = 0.0
             s_tot = 0.0
+            # only bins up to the oldest non-empty one matter (work is mostly young: skip the rest)
+            nb = 1
+            for i in range(nf):
+                b = b_n - 1
+                while b >= nb and q[f0 + i, r, b] == 0.0 and s[f0 + i, r, b] == 0.0:
+                    b -= 1
+                nb = max(nb, b + 1)
             for i in range(nf):
                 f = f0 + i
                 a = 0.0
@@ -156,7 +163,7 @@ def update_level(
                 if a > _EPS:
                     for k in range(k_n):
                         mix[f, r, 0, k] = inj[f, r, k] / a
-                for b in range(b_n):
+                for b in range(nb):
                     q_before += q[f, r, b]
                     s_tot += s[f, r, b]
             x = q_before + s_tot
@@ -205,7 +212,7 @@ def update_level(
             live_tot = 0.0
             for i in range(nf):
                 f = f0 + i
-                for b in range(b_n):
+                for b in range(nb):
                     t0 = q[f, r, b] * f0frac if b == 0 else 0.0
                     taken[i, b] = t0
                     rest = q[f, r, b] - t0
@@ -219,7 +226,7 @@ def update_level(
             fp = min(prop / live_tot, 1.0) if live_tot > _EPS else 0.0
             dropped = 0.0
             for i in range(nf):
-                for b in range(b_n):
+                for b in range(nb):
                     tp = live[i, b] * fp
                     taken[i, b] += tp
                     live[i, b] -= tp
@@ -229,10 +236,10 @@ def update_level(
                     q[f0 + i, r, b] -= dp
             # 3. excess backlog in order; expired work the take reaches is dropped
             remaining = max(tau1 - min(prop, live_tot), 0.0)
-            for bb in range(b_n):
+            for bb in range(nb):
                 if remaining <= 0.0:
                     break
-                b = bb if lifo[ci] else b_n - 1 - bb
+                b = bb if lifo[ci] else nb - 1 - bb
                 bin_live = 0.0
                 for i in range(nf):
                     bin_live += live[i, b]
@@ -255,7 +262,7 @@ def update_level(
             fl = fail[ci, r]
             for i in range(nf):
                 f = f0 + i
-                for b in range(b_n):
+                for b in range(nb):
                     tk = min(taken[i, b], q[f, r, b])
                     q[f, r, b] -= tk
                     start += tk
@@ -267,7 +274,7 @@ def update_level(
                     s_after += s[f, r, b]
                 ok = 0.0
                 nresp = 0.0
-                for b in range(b_n):
+                for b in range(nb):
                     ex = exits[i, b]
                     n_exit += ex
                     n_err += ex * fl

@@ -70,7 +70,10 @@ def settle(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, succ, o_n, o_l
                     timeouts[flow_cell[f], r] += x
             q[f, r, b_n - 1] += q[f, r, b_n - 2]
             s[f, r, b_n - 1] += s[f, r, b_n - 2]
-            for b in range(b_n - 2, 0, -1):
+            top = b_n - 2  # the oldest non-empty bin below the accumulator: nothing above it to move
+            while top > 0 and q[f, r, top] == 0.0 and s[f, r, top] == 0.0:
+                top -= 1
+            for b in range(min(top + 1, b_n - 2), 0, -1):
                 q[f, r, b] = q[f, r, b - 1]
                 s[f, r, b] = s[f, r, b - 1]
                 for k in range(k_n):
