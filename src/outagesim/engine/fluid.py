@@ -25,7 +25,7 @@ import numpy as np
 from ..record import RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
-from .mechanisms.calls import call_effects
+from .mechanisms.calls import call_effects, scatter_add
 from .mechanisms.cell_kernel import update_level
 from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
@@ -156,7 +156,7 @@ class FluidEngine:
         # hold-time variance: own work's, plus the callees' sojourn variance along the same calls
         route_var = w * self.soj_var[su.layout.route_cell]
         link_var = np.zeros_like(call_s)
-        np.add.at(link_var, su.route_link, route_var)
+        scatter_add(link_var, su.route_link, route_var)
         hold_var, _, _ = call_effects(
             (su.cv * su.own_s) ** 2, np.zeros_like(err), su.layout.link_cell, su.link_order, su.link_sync,
             su.link_hard, su.link_parallel, su.link_per_request, link_var, self._ratio(self.st_final, self.st_done))

@@ -11,6 +11,25 @@ call finally failed; soft calls only degrade it.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def scatter_add(out, rows, values):
+    """out[rows[i]] += values[i] row by row (np.add.at, without its per-element overhead)."""
+    for i in range(rows.shape[0]):
+        out[rows[i]] += values[i]
+
+
+@njit(cache=True)
+def scatter_max(out, rows, values):
+    """out[rows[i]] = max(out[rows[i]], values[i]) elementwise."""
+    for i in range(rows.shape[0]):
+        o = out[rows[i]]
+        v = values[i]
+        for j in range(o.shape[0]):
+            if v[j] > o[j]:
+                o[j] = v[j]
 
 
 def call_effects(
@@ -38,18 +57,18 @@ def call_effects(
                 continue
             acc = np.zeros_like(own_s)
             earlier = hard_sync & (link_order < order)
-            np.add.at(acc, link_cell[earlier], log_ok[earlier])
+            scatter_add(acc, link_cell[earlier], log_ok[earlier])
             thin[later] = np.exp(acc[link_cell[later]])
     spent = per_request * thin * call_s
     hold = own_s.copy()
     seq = svc & link_sync & ~link_parallel
-    np.add.at(hold, link_cell[seq], spent[seq])
+    scatter_add(hold, link_cell[seq], spent[seq])
     par = svc & link_sync & link_parallel
     if np.any(par):
         longest = np.zeros_like(own_s)
-        np.maximum.at(longest, link_cell[par], spent[par])
+        scatter_max(longest, link_cell[par], spent[par])
         hold += longest
     total_log_ok = np.zeros_like(own_s)
-    np.add.at(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
+    scatter_add(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
     fail = 1.0 - (1.0 - err_frac) * np.exp(total_log_ok)
     return hold, fail, thin
