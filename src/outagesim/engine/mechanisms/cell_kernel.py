@@ -42,10 +42,8 @@ def _locate(knots, c):
     return lo, min(max(w, 0.0), 1.0)
 
 
-@njit(cache=True)
-def busy_fraction(rows, knots, x, c):
-    """ρ = G⁻¹(x; c) from the table and dρ/dx (bilinear in c and v = s/(1+s), s = x/c)."""
-    lo, wc = _locate(knots, c)
+@njit(cache=True, inline="always")
+def _busy_on_row(rows, lo, wc, x, c):
     nv = rows.shape[1]
     s = x / c
     v = s / (1.0 + s)
@@ -58,6 +56,13 @@ def busy_fraction(rows, knots, x, c):
     r1 = b0 + (b1 - b0) * wv
     slope = ((a1 - a0) * (1 - wc) + (b1 - b0) * wc) * (nv - 1)
     return r0 + (r1 - r0) * wc, slope / (c * (1 + s) ** 2)
+
+
+@njit(cache=True)
+def busy_fraction(rows, knots, x, c):
+    """ρ = G⁻¹(x; c) from the table and dρ/dx (bilinear in c and v = s/(1+s), s = x/c)."""
+    lo, wc = _locate(knots, c)
+    return _busy_on_row(rows, lo, wc, x, c)
 
 
 @njit(cache=True)
@@ -93,11 +98,12 @@ def solve_cell(x, c, k_per_server, kq, rows, knots):
         return x, 0.0
     k = k_per_server * c
     a = (1.0 - kq) * c + k
+    lo_row, wc = _locate(knots, c)  # the c-row is the same for every iteration
     lo = 0.0
     hi = (x + max(-a, 0.0)) / kq
     z = min(max(x / (kq + a / c), lo), hi)
     for _ in range(60):
-        rho, drho = busy_fraction(rows, knots, z, c)
+        rho, drho = _busy_on_row(rows, lo_row, wc, z, c)
         f = kq * z + a * rho - x
         if f < 0:
             lo = z
@@ -112,7 +118,7 @@ def solve_cell(x, c, k_per_server, kq, rows, knots):
             z = z_new
             break
         z = z_new
-    rho, _ = busy_fraction(rows, knots, z, c)
+    rho, _ = _busy_on_row(rows, lo_row, wc, z, c)
     return max(x - k * rho, 0.0), c * rho
 
 
