@@ -25,7 +25,7 @@ import numpy as np
 from ..record import RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
-from .mechanisms.calls import call_effects, scatter_add
+from .mechanisms.calls import along_calls, call_effects, scatter_add
 from .mechanisms.cell_kernel import update_level
 from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
@@ -157,9 +157,8 @@ class FluidEngine:
         route_var = w * self.soj_var[su.layout.route_cell]
         link_var = np.zeros_like(call_s)
         scatter_add(link_var, su.route_link, route_var)
-        hold_var, _, _ = call_effects(
-            (su.cv * su.own_s) ** 2, np.zeros_like(err), su.layout.link_cell, su.link_order, su.link_sync,
-            su.link_hard, su.link_parallel, su.link_per_request, link_var, self._ratio(self.st_final, self.st_done))
+        hold_var = along_calls((su.cv * su.own_s) ** 2, link_var, su.link_per_request, thin, su.layout.link_cell,
+                               su.link_sync, su.link_parallel)
         kq = np.clip(0.5 * (1.0 + hold_var / (hold * hold)), 0.1, 5.0)  # Allen–Cunneen factor
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)

@@ -59,16 +59,35 @@ def call_effects(
             earlier = hard_sync & (link_order < order)
             scatter_add(acc, link_cell[earlier], log_ok[earlier])
             thin[later] = np.exp(acc[link_cell[later]])
-    spent = per_request * thin * call_s
-    hold = own_s.copy()
-    seq = svc & link_sync & ~link_parallel
-    scatter_add(hold, link_cell[seq], spent[seq])
-    par = svc & link_sync & link_parallel
-    if np.any(par):
-        longest = np.zeros_like(own_s)
-        scatter_max(longest, link_cell[par], spent[par])
-        hold += longest
+    hold = along_calls(own_s, call_s, per_request, thin, link_cell, link_sync, link_parallel)
     total_log_ok = np.zeros_like(own_s)
     scatter_add(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
     fail = 1.0 - (1.0 - err_frac) * np.exp(total_log_ok)
     return hold, fail, thin
+
+
+def along_calls(
+    own: np.ndarray,  # (C, R) the cell's own part
+    per_call: np.ndarray,  # (L, R) the quantity one call adds
+    per_request: np.ndarray,  # (L, R)
+    thin: np.ndarray,  # (L, R) share of requests that reach the call (earlier hard calls succeeded)
+    link_cell: np.ndarray,
+    link_sync: np.ndarray,
+    link_parallel: np.ndarray,
+) -> np.ndarray:
+    """own + Σ over sequential sync calls + the largest parallel one, each × per_request × thin.
+
+    Used for the hold time (per_call = time on the call) and for its variance (per_call = the callee's
+    sojourn variance), so both follow the same call structure.
+    """
+    svc = link_cell >= 0
+    spent = per_request * thin * per_call
+    total = own.copy()
+    seq = svc & link_sync & ~link_parallel
+    scatter_add(total, link_cell[seq], spent[seq])
+    par = svc & link_sync & link_parallel
+    if np.any(par):
+        longest = np.zeros_like(own)
+        scatter_max(longest, link_cell[par], spent[par])
+        total += longest
+    return total
