@@ -28,7 +28,7 @@ class Recorder:
         r, n_c, n_t = net.replicas, len(net.cells), len(net.tenants)
         self.n = n_intervals
         self.i = 0
-        self.steps = 0
+        self.time = 0.0
         self.tenant = {m: np.zeros((n_t, r, n_intervals)) for m in TENANT_METRICS}
         self.cell = {m: np.zeros((n_c, r, n_intervals)) for m in CELL_METRICS}
         self.acc_t = {m: np.zeros((n_t, r)) for m in TENANT_METRICS}
@@ -43,38 +43,39 @@ class Recorder:
         np.add.at(out, self.entry_tenant, per_entry_link)
         return out
 
-    def add_step(self, eng, first, entry_sent, link_succ, final, counts, servers, cap, hold) -> None:
-        dt = eng.dt
+    def add_step(self, eng, h, first, entry_sent, link_succ, final, counts, servers, cap, hold) -> None:
+        """Add one cell update of length h: counts are summed, levels weighted by h."""
         at, ac = self.acc_t, self.acc_c
-        at["demand"] += first / dt
-        at["attempts"] += self._per_tenant(entry_sent) / dt
-        at["goodput"] += self._per_tenant(link_succ[self.entry]) / dt
-        at["errors"] += self._per_tenant(final[self.entry]) / dt
+        at["demand"] += first
+        at["attempts"] += self._per_tenant(entry_sent)
+        at["goodput"] += self._per_tenant(link_succ[self.entry])
+        at["errors"] += self._per_tenant(final[self.entry])
         for m in _RATES:
-            ac[m] += counts[m] / dt
-        ac["queue"] += counts["queue"]
-        ac["in_service"] += counts["in_service"]
-        ac["utilisation"] += np.where(servers > 1e-12, counts["in_service"] / np.maximum(servers, 1e-12), 0.0)
-        ac["healthy_instances"] += eng.su.instances * cap
+            ac[m] += counts[m]
+        ac["queue"] += counts["queue"] * h
+        ac["in_service"] += counts["in_service"] * h
+        ac["utilisation"] += h * np.where(servers > 1e-12, counts["in_service"] / np.maximum(servers, 1e-12), 0.0)
+        ac["healthy_instances"] += eng.su.instances * cap * h
         soj = eng.sojourn
-        ac["latency_mean"] += soj
+        ac["latency_mean"] += soj * h
         wait = np.maximum(soj - hold, 0.0)
-        self.acc_cv2 += (hold * hold + wait * wait) / np.maximum(soj * soj, 1e-18)
-        self.steps += 1
+        self.acc_cv2 += h * (hold * hold + wait * wait) / np.maximum(soj * soj, 1e-18)
+        self.time += h
 
     def close_interval(self) -> None:
-        k = max(self.steps, 1)
+        """Rates are counts over the interval's length, levels their time-weighted means."""
+        span = max(self.time, 1e-300)
         for m, a in self.acc_t.items():
-            self.tenant[m][:, :, self.i] = a / k
+            self.tenant[m][:, :, self.i] = a / span
             a[:] = 0.0
         for m, a in self.acc_c.items():
             if m != "latency_p99":
-                self.cell[m][:, :, self.i] = a / k
+                self.cell[m][:, :, self.i] = a / span
             a[:] = 0.0
         self.cell["latency_p99"][:, :, self.i] = latency_p99(
-            self.cell["latency_mean"][:, :, self.i], self.acc_cv2 / k)
+            self.cell["latency_mean"][:, :, self.i], self.acc_cv2 / span)
         self.acc_cv2[:] = 0.0
-        self.steps = 0
+        self.time = 0.0
         self.i += 1
 
     def finish(self, wall_s: float) -> RunRecord:
@@ -95,6 +96,8 @@ class Recorder:
         info = {
             "engine": "fluid", "dt_s": eng.dt, "bin_width_s": eng.dt, "bins": eng.su.n_bins,
             "bin_reason": "bin width = dt = shortest timeout / 5 unless the scenario sets dt",
+            "substeps": eng.substeps, "substep_s": eng.h,
+            "substep_reason": "a cell update spans at most the shortest sync caller's base hold time",
             "steps": self.n * eng.steps_per_record, "wall_s": wall_s, "noise": eng.noise,
             "retry_slots": eng.su.n_slots,
         }

@@ -12,6 +12,8 @@ cell takes ``tau`` from its waiting work:
 
 1. **Bypass**: a share 1 − C(c, ρ) of this step's arrivals finds a free worker at once (ρ from the
    arrival rate; none in overload). With step 2 this reproduces the M/M/c wait, P(W > t) = C·e^{-(cμ-λ)t}.
+   The share is scaled by φ below: while a backlog beyond the stationary queue waits, every worker is
+   busy and nobody bypasses it (else, after an overload, new work would jump a FIFO backlog).
 2. **Stationary part** (share φ = min(1, Lq(ρ)/queue) of the rest) is taken in proportion across bins:
    it stands for the random fluctuation queue, whose wait is exponential whatever the discipline.
 3. **Excess backlog** (the rest) is taken in order: oldest first (FIFO) or newest first (LIFO). This is
@@ -166,9 +168,10 @@ def update_level(
                     a += inj[f, r, k]
                 arr[i] = a
                 a_tot += a
-                if a > _EPS:
+                if a > _EPS:  # bin 0 may already hold this bin's earlier sub-steps: mix by amount
+                    old = q[f, r, 0] + s[f, r, 0]
                     for k in range(k_n):
-                        mix[f, r, 0, k] = inj[f, r, k] / a
+                        mix[f, r, 0, k] = (mix[f, r, 0, k] * old + inj[f, r, k]) / (old + a)
                 for b in range(nb):
                     q_before += q[f, r, b]
                     s_tot += s[f, r, b]
@@ -213,7 +216,7 @@ def update_level(
             q0 = 0.0
             for i in range(nf):
                 q0 += q[f0 + i, r, 0]
-            byp = min(tau, (1.0 - cw) * adm_tot, q0)
+            byp = min(tau, (1.0 - cw) * phi * adm_tot, q0)  # no free worker while excess backlog waits
             f0frac = byp / q0 if q0 > _EPS else 0.0
             live_tot = 0.0
             for i in range(nf):

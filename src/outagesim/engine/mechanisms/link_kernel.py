@@ -1,11 +1,11 @@
 """Link-side bookkeeping of one fluid step, fused into numba kernels.
 
 ``inject`` routes each link's attempts to its callee cells' flows (zone-local first, spill by healthy
-capacity: the weights of ``network.route_weights``). ``settle`` counts attempts crossing their timeout,
-ages every bin, returns each flow's outcomes to the links that fed it, and for every failed attempt
-either schedules a retry in the delay line (``retry``) or records a final failure, then updates the
-links' averaged statistics that set hold times (``calls``). Why numba: on small models these are a
-hundred tiny array operations per step, whose call overhead dominated the run time.
+capacity: the weights of ``network.route_weights``). ``age`` counts attempts crossing their timeout and
+ages every bin (once per bin); ``resolve`` returns each flow's outcomes to the links that fed it, and
+for every failed attempt either schedules a retry in the delay line (``retry``) or records a final
+failure, then updates the links' averaged statistics that set hold times (``calls``). Why numba: on
+small models these are a hundred tiny array operations per step, whose call overhead dominated.
 """
 
 from __future__ import annotations
@@ -47,15 +47,10 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, inj,
 
 
 @njit(cache=True)
-def settle(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, succ, o_n, o_lat, timeouts,
-           share, route_link, route_flow, allowed, slots, delay, step, alpha,
-           st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final):
-    """Timeouts, ageing, outcomes to links, retries or final failures, link statistics."""
+def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeouts):
+    """Attempts crossing their timeout this bin become failures; then every bin ages by one."""
     f_n, r_n, b_n = q.shape
     k_n = mix.shape[3]
-    l_n = st_fail.shape[0]
-    m_n = delay.shape[2]
-    timeouts[:] = 0.0
     # attempts crossing their timeout this step, then ageing (the last bin accumulates)
     for f in range(f_n):
         for r in range(r_n):
@@ -80,6 +75,16 @@ def settle(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, succ, o_n, o_l
                     mix[f, r, b, k] = mix[f, r, b - 1, k]
             q[f, r, 0] = 0.0
             s[f, r, 0] = 0.0
+
+
+@njit(cache=True)
+def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
+            st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final):
+    """Outcomes back to links, then retries into the delay line or final failures; link statistics."""
+    r_n = fails.shape[1]
+    k_n = fails.shape[2]
+    l_n = st_fail.shape[0]
+    m_n = delay.shape[2]
     # outcomes back to links by each route's share of its flow
     lfail = np.zeros((l_n, r_n, k_n))
     lat_n = np.zeros((l_n, r_n))
