@@ -3,7 +3,7 @@
 A storm equilibrium exists at a service when its capacity is below its demand times the attempts that
 reach it (every layer retrying, wasted work included). The **margin** is the smallest capacity loss held
 for 60 s on that service that leaves the base case stuck (tenant goodput < 20% of demand 2 minutes after
-the loss ends), found by bisection with the fluid engine (noise off, one replica). A margin below 10%
+the loss ends), found by bisection over 0-95% with the fluid engine (noise off, one replica). A margin below 10%
 is *thin*: a run that shows no outage with a thin margin is not evidence of safety.
 """
 
@@ -20,12 +20,13 @@ from .model.scenario import CapacityLoss
 
 THIN = 0.10
 HOLD_S = 60.0
+DEEPEST = 0.95  # the deepest loss probed: a total loss empties queues and fails fast, so it often recovers
 SETTLE_S = 120.0
 
 
 def _stuck(model: Model, base: Scenario, service: str, fraction: float, seed: int) -> bool:
     start = 30.0
-    fault = CapacityLoss(kind="capacity_loss", target=service, at=f"{start:g}s", duration=HOLD_S,
+    fault = CapacityLoss(kind="capacity_loss", target=service, at=f"{start:g}s", duration=f"{HOLD_S:g}s",
                          fraction=fraction)
     sc = base.model_copy(update={"faults": {"margin-probe": fault}, "duration": start + HOLD_S + SETTLE_S,
                                  "variants": {}})
@@ -64,7 +65,11 @@ def storm_possible(model: Model, base: Scenario, seed: int = 0) -> dict[str, boo
 
 def tipping_margins(model: Model, scenario: Scenario, *, seed: int = 0, steps: int = 5,
                     progress: Callable[[str, float], None] | None = None) -> dict[str, dict]:
-    """For each service: storm_possible, margin (fraction of capacity, None if even 100% recovers), thin."""
+    """For each service: storm_possible, margin (fraction of capacity, None if a 95% loss recovers), thin.
+
+    The search stops at a 95% loss, not 100%: a total loss rejects every request at once and loses the
+    queued work, so the system restarts empty and often recovers where a deep partial loss does not.
+    """
     possible = storm_possible(model, scenario, seed)
     result = {}
     for j, svc in enumerate(model.services):
@@ -73,10 +78,10 @@ def tipping_margins(model: Model, scenario: Scenario, *, seed: int = 0, steps: i
         if not possible[svc]:
             result[svc] = {"storm_possible": False, "margin": None, "thin": False}
             continue
-        if not _stuck(model, scenario, svc, 1.0, seed):
+        if not _stuck(model, scenario, svc, DEEPEST, seed):
             result[svc] = {"storm_possible": True, "margin": None, "thin": False}
             continue
-        lo, hi = 0.0, 1.0
+        lo, hi = 0.0, DEEPEST
         for _ in range(steps):
             mid = 0.5 * (lo + hi)
             if _stuck(model, scenario, svc, mid, seed):
