@@ -54,7 +54,12 @@ def vulnerability_table(vuln: dict) -> Table:
         t.add_column(col)
     for svc, v in vuln.items():
         margin = v.get("margin")
-        text = "none up to 100%" if margin is None else f"{100 * margin:.0f}% capacity loss for 60 s"
+        if not v["storm_possible"]:
+            text = "-"
+        elif margin is None:
+            text = "none up to a 95% loss"
+        else:
+            text = f"{100 * margin:.0f}% capacity loss for 60 s"
         t.add_row(svc, "exists" if v["storm_possible"] else "no", text,
                   "[red]THIN[/red]" if v.get("thin") else "")
     return t
