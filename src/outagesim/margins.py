@@ -65,21 +65,23 @@ def storm_possible(model: Model, base: Scenario, seed: int = 0) -> dict[str, boo
 
 def tipping_margins(model: Model, scenario: Scenario, *, seed: int = 0, steps: int = 5,
                     progress: Callable[[str, float], None] | None = None) -> dict[str, dict]:
-    """For each service: storm_possible, margin (fraction of capacity, None if a 95% loss recovers), thin.
+    """For each service: storm_possible, margin (fraction of capacity, None if a 95% loss recovers), thin,
+    and the probe (hold_s, deepest).
 
     The search stops at a 95% loss, not 100%: a total loss rejects every request at once and loses the
     queued work, so the system restarts empty and often recovers where a deep partial loss does not.
     """
     possible = storm_possible(model, scenario, seed)
+    probe = {"hold_s": HOLD_S, "deepest": DEEPEST}  # what the search tried, for whoever reports it
     result = {}
     for j, svc in enumerate(model.services):
         if progress is not None:
             progress("margins", j / len(model.services))
         if not possible[svc]:
-            result[svc] = {"storm_possible": False, "margin": None, "thin": False}
+            result[svc] = {"storm_possible": False, "margin": None, "thin": False, **probe}
             continue
         if not _stuck(model, scenario, svc, DEEPEST, seed):
-            result[svc] = {"storm_possible": True, "margin": None, "thin": False}
+            result[svc] = {"storm_possible": True, "margin": None, "thin": False, **probe}
             continue
         lo, hi = 0.0, DEEPEST
         for _ in range(steps):
@@ -88,5 +90,5 @@ def tipping_margins(model: Model, scenario: Scenario, *, seed: int = 0, steps: i
                 hi = mid
             else:
                 lo = mid
-        result[svc] = {"storm_possible": True, "margin": hi, "thin": hi < THIN}
+        result[svc] = {"storm_possible": True, "margin": hi, "thin": hi < THIN, **probe}
     return result

@@ -149,11 +149,13 @@ class FluidEngine:
             self.ou = ou_step(self.ou, z[0], sigma, net.noise_tau[:, None], dt)
         first = arrivals(rate, self.ou, sigma, None if z is None else z[1], dt)
         m = self.substeps
+        due /= m
+        first /= m
         self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": lost_work}
         for j in range(m):
-            self.link_out += due / m
-            self._substep(first / m, servers, cap, added, err, w, fails, rec, last=j == m - 1)
-            fails = np.zeros_like(fails)
+            self.link_out += due
+            self._substep(first, servers, cap, added, err, w, fails, rec, last=j == m - 1)
+            fails[:] = 0.0  # resolve has passed this sub-step's failures on
         self.step_index += 1
 
     def _substep(self, first, servers, cap, added, err, w, fails, rec, *, last: bool) -> None:

@@ -57,9 +57,9 @@ def vulnerability_table(vuln: dict) -> Table:
         if not v["storm_possible"]:
             text = "-"
         elif margin is None:
-            text = "none up to a 95% loss"
+            text = f"none up to a {100 * v['deepest']:.0f}% loss"
         else:
-            text = f"{100 * margin:.0f}% capacity loss for 60 s"
+            text = f"{100 * margin:.0f}% capacity loss for {v['hold_s']:g} s"
         t.add_row(svc, "exists" if v["storm_possible"] else "no", text,
                   "[red]THIN[/red]" if v.get("thin") else "")
     return t
