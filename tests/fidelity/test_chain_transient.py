@@ -10,13 +10,10 @@ FIFO backlog at s0 drains and the system recovers. s4 loses 10 of its 15 workers
 120 s; the run ends at 600 s. Recovery = goodput >= 95% of demand for 60 s (``analysis.windows``).
 
 Measured (2026-11-23): the request-level engine recovers 150 s after the loss ends, goodput 58.4% of
-demand, errors 41.6%. The fluid engine recovers after 255 s, goodput 40.9%, errors 59.1%. The gap is
-the fluid queue's open-network assumption: a callee of a saturated sync caller sees a closed loop
-(its queue can never exceed the caller's blocked workers, so it stays busy with a short queue), while
-the fluid's stationary M/M/c content needs a long queue for the same utilisation. The saturated
-chain's throughput is 9% low (s0 drains at 1209 req/s, request-level 1330), which stretches the
-drain. The agreement test is therefore a strict xfail until the fluid queue has a finite-source
-correction; the premise test (the request-level engine recovers within 1-5 min) must pass.
+demand, errors 41.6%; the fluid engine recovers after 145 s, goodput 59.2%, errors 40.8%. Before the
+fluid queue had its finite-source part (``mechanisms/finite_source``) it recovered after 255 s with
+goodput 40.9%: a callee of a saturated sync caller sees a closed loop of the caller's workers, not
+Poisson arrivals, and the open M/M/c content made the saturated chain drain 9% slower.
 """
 
 from __future__ import annotations
@@ -61,8 +58,6 @@ def test_request_level_recovers_within_one_to_five_minutes():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="fluid queue lacks a finite-source correction for callees of saturated "
-                                       "sync callers: recovery 255 s vs 150 s (see module docstring)")
 def test_fluid_matches_request_level_on_the_transient():
     """Goodput within 10%, errors within 15% (or 1% of demand), recovery within 15% or 10 s of the DES."""
     good_d, err_d, rec_d = outcome("des")

@@ -79,6 +79,10 @@ class FluidEngine:
         self._w_key = None
         self._w = None
         self._inj = np.zeros((n_f, r, k))
+        self._tokens = np.zeros((n_f, r))
+        self._closed_in = np.zeros((n_f, r))
+        self._head0 = np.zeros((n_f, r))  # oldest live bin's content at the start of the bin
+        self.closed = np.zeros((n_c, r))  # each cell's closed-loop weight, for its callees
         self._effects_t = None
         self._effects = None
         self.step_index = 0
@@ -154,12 +158,12 @@ class FluidEngine:
         self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": lost_work}
         for j in range(m):
             self.link_out += due
-            self._substep(first, servers, cap, added, err, w, fails, rec, last=j == m - 1)
+            self._substep(first, servers, cap, added, err, w, fails, rec, j)
             fails[:] = 0.0  # resolve has passed this sub-step's failures on
         self.step_index += 1
 
-    def _substep(self, first, servers, cap, added, err, w, fails, rec, *, last: bool) -> None:
-        """Steps 1-5 of the module docstring over one sub-step; ``last`` also ages the bins."""
+    def _substep(self, first, servers, cap, added, err, w, fails, rec, j: int) -> None:
+        """Steps 1-5 of the module docstring over sub-step j; the last one also ages the bins."""
         su, net, h = self.su, self.net, self.h
         r = net.replicas
         n_f = self.q.shape[0]
@@ -194,27 +198,32 @@ class FluidEngine:
         unbounded = np.isinf(su.queue_limit)
         room = np.where(unbounded, np.inf, np.where(unbounded, 0.0, su.queue_limit) * su.instances * cap)
         rows, knots = self.table.rows, self.table.knots
+        # workers of sync callers that can be waiting on a callee at once (finite-source queue)
+        link_tokens = np.where(su.closed_loop[:, None], servers[np.maximum(su.layout.link_cell, 0)], 0.0)
+        link_tokens *= su.link_fan_out
         # 3. level by level
         for lv in su.levels:
             cs, fs = lv.cells, lv.flows
-            inj = self._inj[: fs.stop - fs.start]
-            inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start, inj,
-                   self.share)
+            n_lf = fs.stop - fs.start
+            inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
+            inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
+                   su.layout.link_cell, link_tokens, self.closed, inj, self.share, tokens, closed_in)
             update_level(
-                self.q[fs], self.s[fs], self.mix[fs], inj, lv.cell_f0, lv.cell_f1, servers[cs], room[cs],
+                self.q[fs], self.s[fs], self.mix[fs], inj, tokens, closed_in, lv.cell_f0, lv.cell_f1, servers[cs],
+                room[cs],
                 hold[cs], kq[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
                 su.flow_timeout_s[fs], h, rows, knots,
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
                 counts["in_service"][cs], outcome_n[fs], outcome_lat[fs], counts["dropped"][cs],
-                counts["rejected"][cs])
+                counts["rejected"][cs], self.closed[cs], self._head0[fs], j, self.substeps, counts["timeouts"][cs])
             # child calls of the work that started service
             ch = lv.child_links
             if ch.size:
                 self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
         self.soj_var = hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
-        if last:
+        if j == self.substeps - 1:
             age(self.q, self.s, self.mix, su.flow_timeout_bins, su.flow_finite, su.flow_timeout_s,
                 su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"])
         link_succ = np.empty((len(su.link_edge), r))

@@ -56,6 +56,8 @@ class Setup:
     link_hard: np.ndarray
     link_parallel: np.ndarray
     link_per_request: np.ndarray  # (L, R)
+    closed_loop: np.ndarray  # (L,) bool: sync call from a service (its caller's workers wait on it)
+    link_fan_out: np.ndarray  # (L, R) calls one caller worker can have open at once on the link
     link_allowed: np.ndarray  # (L, R) attempts allowed
     link_backoffs: list[np.ndarray]  # mean backoff before attempt k+1, each (L, R)
     link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
@@ -107,6 +109,9 @@ def build_setup(net: Network, dt: float) -> Setup:
         link_order=net.edge_order[link_edge], link_sync=net.sync[link_edge], link_hard=net.hard[link_edge],
         link_parallel=net.parallel[link_edge],
         link_per_request=np.ascontiguousarray(net.per_request[:, link_edge].T),
+        closed_loop=net.sync[link_edge] & (caller >= 0),
+        link_fan_out=np.where(net.parallel[link_edge][:, None],
+                              np.maximum(np.ascontiguousarray(net.per_request[:, link_edge].T), 1.0), 1.0),
         link_allowed=np.ascontiguousarray(attempts_allowed(net)[:, link_edge].T),
         link_backoffs=[np.ascontiguousarray(mean_backoff_s(net, k)[:, link_edge].T) for k in range(1, k_max)],
         link_slots=per_edge_slots[link_edge],

@@ -55,7 +55,7 @@ def wait_exceeds(t, lam, mu, c):
 
 
 class BusyTable:
-    """G⁻¹ by table, row per c-knot; ``cell_kernel.busy_fraction`` interpolates it."""
+    """G⁻¹ by table, row per c-knot; ``erlang_table.busy_fraction`` interpolates it."""
 
     def __init__(self) -> None:
         self._rows = np.full((len(_C_KNOTS), _NV), np.nan)

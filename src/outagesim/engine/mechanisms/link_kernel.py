@@ -17,19 +17,32 @@ _EPS = 1e-12
 
 
 @njit(cache=True)
-def inject(link_out, weights, route_link, route_flow, routes, links, flow0, inj, share):
-    """Move the attempts of ``links`` along ``routes`` into ``inj`` (flows local to the level)."""
+def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link_cell, link_tokens, closed,
+           inj, share, tokens, closed_in):
+    """Move the attempts of ``links`` along ``routes`` into ``inj`` (flows local to the level).
+
+    Also per flow: ``tokens``, the sync callers' workers that may wait on it (``link_tokens`` by route
+    weight), and ``closed_in``, its arrivals weighted by each caller cell's closed-loop weight.
+    """
     r_n = link_out.shape[1]
     k_n = link_out.shape[2]
     inj[:] = 0.0
+    tokens[:] = 0.0
+    closed_in[:] = 0.0
     for j in range(routes.shape[0]):
         p = routes[j]
         lk = route_link[p]
         f = route_flow[p] - flow0
+        caller = link_cell[lk]
         for r in range(r_n):
             w = weights[p, r]
+            sent = 0.0
             for k in range(k_n):
                 inj[f, r, k] += link_out[lk, r, k] * w
+                sent += link_out[lk, r, k] * w
+            if link_tokens[lk, r] > 0.0:
+                tokens[f, r] += link_tokens[lk, r] * w
+                closed_in[f, r] += sent * closed[caller, r]
     for j in range(routes.shape[0]):
         p = routes[j]
         lk = route_link[p]
