@@ -1,8 +1,9 @@
 """The fluid engine: a queueing network of (service, zone) cells stepped in fixed dt.
 
-A step covers one age bin (width dt). Faults, demand and ageing happen once per bin; steps 1-5 run in
-``substeps`` cell updates of dt/substeps each, so a sync caller's hold time follows its callees closely
-enough that a saturated chain does not oscillate (see ``FluidEngine._substeps_needed``).
+A step covers one age bin (width dt). Faults, demand and ageing happen once per bin; steps 1-5 run
+once per bin, or, for a replica in which a sync caller is saturated, in ``substeps`` cell updates of
+dt/substeps each, so its hold time follows its callees closely enough that a saturated chain does not
+oscillate (see ``FluidEngine._substeps_needed`` and ``_update_fine``).
 One step applies, in this order (DESIGN.md "The engine"), each a function in ``mechanisms/``:
 
 0. faults: capacity, injected latency and errors at t; work on lost instances fails
@@ -39,6 +40,8 @@ from .network import Network, route_weights
 _EPS = 1e-12
 SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
 MAX_SUBSTEPS = 64
+FINE_ABOVE = 0.5  # a sync caller cell this closed-loop (all workers busy, or fed by such) needs sub-steps
+CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 
 
 class FluidEngine:
@@ -71,7 +74,10 @@ class FluidEngine:
         self.st_lat = np.zeros((n_l, r))
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
-        self._set_substeps(1)
+        self.substeps = 1
+        self.fine = np.zeros(r, bool)  # replicas stepping in sub-steps this bin
+        self._calm = np.zeros(r, np.int64)
+        self.fine_bins = 0  # replica-bins run in sub-steps (for the run info)
         self.table = BusyTable()
         self.table.ensure(su.instances * su.concurrency)
         self.sojourn = su.own_s.copy()
@@ -87,6 +93,7 @@ class FluidEngine:
         self._effects = None
         self.step_index = 0
         self._change_times = _change_times(net)
+        self._sync_callers = np.unique(su.layout.link_cell[su.link_sync & (su.layout.link_cell >= 0)])
 
     # ------------------------------------------------------------------ helpers
     def _weights(self, t: float) -> np.ndarray:
@@ -152,19 +159,32 @@ class FluidEngine:
         if z is not None:
             self.ou = ou_step(self.ou, z[0], sigma, net.noise_tau[:, None], dt)
         first = arrivals(rate, self.ou, sigma, None if z is None else z[1], dt)
-        m = self.substeps
-        due /= m
-        first /= m
+        fine = self.fine
+        n_calls = self.substeps if fine.any() else 1
+        m_r = np.where(fine, self.substeps, 1)
+        due /= m_r[None, :, None]
+        first /= m_r[None, :]
         self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": lost_work}
-        for j in range(m):
-            self.link_out += due
-            self._substep(first, servers, cap, added, err, w, fails, rec, j)
+        for j in range(n_calls):
+            # a replica not in sub-steps moves once, on the last call, by the whole bin
+            active = fine | (j == n_calls - 1)
+            h_r = np.where(active, dt / m_r, 0.0)
+            sub_j = np.where(fine, j, 0)
+            self.link_out[:, active] += due[:, active]
+            self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
+                          last=j == n_calls - 1)
             fails[:] = 0.0  # resolve has passed this sub-step's failures on
+        self.fine_bins += int(fine.sum())
+        self._update_fine()
         self.step_index += 1
 
-    def _substep(self, first, servers, cap, added, err, w, fails, rec, j: int) -> None:
-        """Steps 1-5 of the module docstring over sub-step j; the last one also ages the bins."""
-        su, net, h = self.su, self.net, self.h
+    def _substep(self, first, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r, *,
+                 last: bool) -> None:
+        """Steps 1-5 of the module docstring for the ``active`` replicas, each by its ``h_r``.
+
+        The last call of a bin also ages the bins (every replica is active in it).
+        """
+        su, net = self.su, self.net
         r = net.replicas
         n_f = self.q.shape[0]
         entry = su.entry_links
@@ -207,42 +227,53 @@ class FluidEngine:
             n_lf = fs.stop - fs.start
             inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
             inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
-                   su.layout.link_cell, link_tokens, self.closed, inj, self.share, tokens, closed_in)
+                   su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in)
             update_level(
                 self.q[fs], self.s[fs], self.mix[fs], inj, tokens, closed_in, lv.cell_f0, lv.cell_f1, servers[cs],
                 room[cs],
                 hold[cs], kq[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
-                su.flow_timeout_s[fs], h, rows, knots,
+                su.flow_timeout_s[fs], h_r, rows, knots,
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
                 counts["in_service"][cs], outcome_n[fs], outcome_lat[fs], counts["dropped"][cs],
-                counts["rejected"][cs], self.closed[cs], self._head0[fs], j, self.substeps, counts["timeouts"][cs])
+                counts["rejected"][cs], self.closed[cs], self._head0[fs], sub_j, m_r, counts["timeouts"][cs])
             # child calls of the work that started service
             ch = lv.child_links
             if ch.size:
                 self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
-        self.soj_var = hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2
+        self.soj_var = np.where(active, hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2, self.soj_var)
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
-        if j == self.substeps - 1:
+        if last:
             age(self.q, self.s, self.mix, su.flow_timeout_bins, su.flow_finite, su.flow_timeout_s,
                 su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"])
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
-                su.link_slots, self.delay, self.step_index, self.alpha, self.st_fail, self.st_done, self.st_final,
+                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done, self.st_final,
                 self.st_lat, self.st_lat_n, link_succ, final)
         led = self.ledger
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
         if rec is not None:
-            rec.add_step(self, h, first, entry_sent, link_succ, final, counts, servers, cap, hold)
+            rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
 
-    def _set_substeps(self, m: int) -> None:
-        """Split each bin into m cell updates of h = dt/m; link statistics average over 5 h."""
-        self.substeps = m
-        self.h = self.dt / m
-        tau = self._stats_tau_s if self._stats_tau_s is not None else 5 * self.h
-        self.alpha = 1.0 - np.exp(-self.h / max(tau, self.h))
+    def _alpha(self, h_r: np.ndarray) -> np.ndarray:
+        """Per replica weight of this update in the link statistics (time constant 5 updates); 0 if idle."""
+        tau = np.full_like(h_r, self._stats_tau_s) if self._stats_tau_s is not None else 5 * h_r
+        return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
+
+    def _update_fine(self) -> None:
+        """Each replica on its own: sub-steps while a sync caller is saturated, one update when calm.
+
+        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
+        stale hold feed back into its callees' load; below saturation one update per bin is stable.
+        A replica goes back to one update after ``CALM_BINS`` calm bins, so it does not flap.
+        """
+        if self.substeps == 1:
+            return
+        need = (self.closed[self._sync_callers] >= FINE_ABOVE).any(axis=0)
+        self._calm = np.where(need, 0, self._calm + 1)
+        self.fine = need | (self.fine & (self._calm < CALM_BINS))
 
     def _substeps_needed(self) -> int:
         """Sub-steps per bin so one is at most ``SUBSTEP_OF_HOLD`` of the shortest sync caller's hold.
@@ -253,8 +284,7 @@ class FluidEngine:
         between 0 and 940 req/s around the 706 req/s that fine steps give). Replica 0's
         hold is used, so the count does not depend on how many replicas run.
         """
-        su = self.su
-        callers = su.layout.link_cell[su.link_sync & (su.layout.link_cell >= 0)]
+        callers = self._sync_callers
         if callers.size == 0:
             return 1
         shortest = float(self._hold[callers, 0].min())
@@ -284,7 +314,7 @@ class FluidEngine:
         n = min(int(np.ceil(max(3 * longest, 5.0) / self.dt)), 20000)
         for i in range(n):
             if i == n // 2:  # base hold times are known by now
-                self._set_substeps(self._substeps_needed())
+                self.substeps = self._substeps_needed()
             self.step(0.0, None, faults=False, noisy=False)
         self.step_index = 0
 

@@ -28,7 +28,7 @@ class Recorder:
         r, n_c, n_t = net.replicas, len(net.cells), len(net.tenants)
         self.n = n_intervals
         self.i = 0
-        self.time = 0.0
+        self.time = np.zeros(r)  # per replica: replicas in sub-steps and not add their updates differently
         self.tenant = {m: np.zeros((n_t, r, n_intervals)) for m in TENANT_METRICS}
         self.cell = {m: np.zeros((n_c, r, n_intervals)) for m in CELL_METRICS}
         self.acc_t = {m: np.zeros((n_t, r)) for m in TENANT_METRICS}
@@ -44,7 +44,7 @@ class Recorder:
         return out
 
     def add_step(self, eng, h, first, entry_sent, link_succ, final, counts, servers, cap, hold) -> None:
-        """Add one cell update of length h: counts are summed, levels weighted by h."""
+        """Add one cell update of length h (per replica, 0 where it sat out): counts summed, levels weighted."""
         at, ac = self.acc_t, self.acc_c
         at["demand"] += first
         at["attempts"] += self._per_tenant(entry_sent)
@@ -64,7 +64,7 @@ class Recorder:
 
     def close_interval(self) -> None:
         """Rates are counts over the interval's length, levels their time-weighted means."""
-        span = max(self.time, 1e-300)
+        span = np.maximum(self.time, 1e-300)
         for m, a in self.acc_t.items():
             self.tenant[m][:, :, self.i] = a / span
             a[:] = 0.0
@@ -75,7 +75,7 @@ class Recorder:
         self.cell["latency_p99"][:, :, self.i] = latency_p99(
             self.cell["latency_mean"][:, :, self.i], self.acc_cv2 / span)
         self.acc_cv2[:] = 0.0
-        self.time = 0.0
+        self.time[:] = 0.0
         self.i += 1
 
     def finish(self, wall_s: float) -> RunRecord:
@@ -96,8 +96,10 @@ class Recorder:
         info = {
             "engine": "fluid", "dt_s": eng.dt, "bin_width_s": eng.dt, "bins": eng.su.n_bins,
             "bin_reason": "bin width = dt = shortest timeout / 5 unless the scenario sets dt",
-            "substeps": eng.substeps, "substep_s": eng.h,
-            "substep_reason": "a cell update spans at most the shortest sync caller's base hold time",
+            "substeps": eng.substeps, "substep_s": eng.dt / eng.substeps,
+            "substep_reason": "while a sync caller is saturated, a cell update spans at most the shortest sync "
+                              "caller's base hold time (one update per bin otherwise)",
+            "fine_share": eng.fine_bins / max(self.n * eng.steps_per_record * net.replicas, 1),
             "steps": self.n * eng.steps_per_record, "wall_s": wall_s, "noise": eng.noise,
             "retry_slots": eng.su.n_slots,
         }

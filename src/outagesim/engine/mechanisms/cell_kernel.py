@@ -113,11 +113,14 @@ def _late_share(taken, head0, width, hold):
 @njit(cache=True)
 def update_level(
     q, s, mix, inj, tokens, closed_in, cell_f0, cell_f1, servers, room_limit, hold, kq, fail, lifo, drop,
-    tbins, finite, timeout_s, dt, rows, knots,
+    tbins, finite, timeout_s, dts, rows, knots,
     succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat, c_drop, c_rej,
-    closed_out, head0, sub_j, sub_n, c_tout,
+    closed_out, head0, sub_js, sub_ns, c_tout,
 ):
-    """Advance every cell of one level by dt; outputs are written into the trailing arrays.
+    """Advance every cell of one level by its replica's sub-step; outputs go into the trailing arrays.
+
+    Replica r moves by ``dts[r]`` (sub-step ``sub_js[r]`` of ``sub_ns[r]`` in its bin); a replica with
+    ``dts[r] == 0`` sits this call out and its state is left as it was.
 
     ``tokens`` and ``closed_in`` (per flow, from ``link_kernel.inject``) are the sync callers' workers
     that can be waiting here and the arrivals weighted by how closed-loop each caller is; the cell's
@@ -141,6 +144,11 @@ def update_level(
         f0, f1 = cell_f0[ci], cell_f1[ci]
         nf = f1 - f0
         for r in range(r_n):
+            dt = dts[r]
+            if dt <= 0.0:
+                continue
+            sub_j = sub_js[r]
+            sub_n = sub_ns[r]
             srv = servers[ci, r]
             h = hold[ci, r]
             # arrivals and their attempt mix

@@ -18,8 +18,10 @@ _EPS = 1e-12
 
 @njit(cache=True)
 def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link_cell, link_tokens, closed,
-           inj, share, tokens, closed_in):
+           active, inj, share, tokens, closed_in):
     """Move the attempts of ``links`` along ``routes`` into ``inj`` (flows local to the level).
+
+    Only replicas ``active`` in this sub-step move; the others keep their attempts for their next one.
 
     Also per flow: ``tokens``, the sync callers' workers that may wait on it (``link_tokens`` by route
     weight), and ``closed_in``, its arrivals weighted by each caller cell's closed-loop weight.
@@ -35,6 +37,8 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
         f = route_flow[p] - flow0
         caller = link_cell[lk]
         for r in range(r_n):
+            if not active[r]:
+                continue
             w = weights[p, r]
             sent = 0.0
             for k in range(k_n):
@@ -48,6 +52,8 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
         lk = route_link[p]
         f = route_flow[p] - flow0
         for r in range(r_n):
+            if not active[r]:
+                continue
             a = 0.0
             sent = 0.0
             for k in range(k_n):
@@ -56,7 +62,9 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
             if a > _EPS:
                 share[p, r] = sent / a
     for j in range(links.shape[0]):
-        link_out[links[j]] = 0.0
+        for r in range(r_n):
+            if active[r]:
+                link_out[links[j], r] = 0.0
 
 
 @njit(cache=True)
@@ -93,7 +101,10 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 @njit(cache=True)
 def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
             st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final):
-    """Outcomes back to links, then retries into the delay line or final failures; link statistics."""
+    """Outcomes back to links, then retries into the delay line or final failures; link statistics.
+
+    ``alpha`` is per replica (its sub-step over the statistics' time constant); 0 skips the replica.
+    """
     r_n = fails.shape[1]
     k_n = fails.shape[2]
     l_n = st_fail.shape[0]
@@ -107,6 +118,8 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
         lk = route_link[p]
         f = route_flow[p]
         for r in range(r_n):
+            if alpha[r] <= 0.0:
+                continue
             w = share[p, r]
             if w <= 0.0:
                 continue
@@ -118,6 +131,10 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
     # retries into the delay line, or final failures; averaged statistics
     for lk in range(l_n):
         for r in range(r_n):
+            a = alpha[r]
+            if a <= 0.0:
+                link_final[lk, r] = 0.0
+                continue
             final = 0.0
             failed = 0.0
             for k in range(k_n):
@@ -133,8 +150,8 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                 else:
                     final += x
             link_final[lk, r] = final
-            st_fail[lk, r] += alpha * (failed - st_fail[lk, r])
-            st_done[lk, r] += alpha * (failed + link_succ[lk, r] - st_done[lk, r])
-            st_final[lk, r] += alpha * (final - st_final[lk, r])
-            st_lat[lk, r] += alpha * (lat_s[lk, r] - st_lat[lk, r])
-            st_lat_n[lk, r] += alpha * (lat_n[lk, r] - st_lat_n[lk, r])
+            st_fail[lk, r] += a * (failed - st_fail[lk, r])
+            st_done[lk, r] += a * (failed + link_succ[lk, r] - st_done[lk, r])
+            st_final[lk, r] += a * (final - st_final[lk, r])
+            st_lat[lk, r] += a * (lat_s[lk, r] - st_lat[lk, r])
+            st_lat_n[lk, r] += a * (lat_n[lk, r] - st_lat_n[lk, r])
