@@ -40,7 +40,7 @@ from .network import Network, route_weights
 _EPS = 1e-12
 SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
 MAX_SUBSTEPS = 64
-FINE_ABOVE = 0.5  # a sync caller cell this closed-loop (all workers busy, or fed by such) needs sub-steps
+FINE_ABOVE = 0.5  # a sync caller cell whose workers are all busy this often needs sub-steps
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 
 
@@ -89,6 +89,7 @@ class FluidEngine:
         self._closed_in = np.zeros((n_f, r))
         self._head0 = np.zeros((n_f, r))  # oldest live bin's content at the start of the bin
         self.closed = np.zeros((n_c, r))  # each cell's closed-loop weight, for its callees
+        self.all_busy = np.zeros((n_c, r))  # share of time all of a cell's workers are busy
         self._effects_t = None
         self._effects = None
         self.step_index = 0
@@ -236,7 +237,8 @@ class FluidEngine:
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
                 counts["in_service"][cs], outcome_n[fs], outcome_lat[fs], counts["dropped"][cs],
-                counts["rejected"][cs], self.closed[cs], self._head0[fs], sub_j, m_r, counts["timeouts"][cs])
+                counts["rejected"][cs], self.closed[cs], self.all_busy[cs], self._head0[fs], sub_j, m_r,
+                counts["timeouts"][cs])
             # child calls of the work that started service
             ch = lv.child_links
             if ch.size:
@@ -271,7 +273,7 @@ class FluidEngine:
         """
         if self.substeps == 1:
             return
-        need = (self.closed[self._sync_callers] >= FINE_ABOVE).any(axis=0)
+        need = (self.all_busy[self._sync_callers] >= FINE_ABOVE).any(axis=0)
         self._calm = np.where(need, 0, self._calm + 1)
         self.fine = need | (self.fine & (self._calm < CALM_BINS))
 

@@ -115,7 +115,7 @@ def update_level(
     q, s, mix, inj, tokens, closed_in, cell_f0, cell_f1, servers, room_limit, hold, kq, fail, lifo, drop,
     tbins, finite, timeout_s, dts, rows, knots,
     succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat, c_drop, c_rej,
-    closed_out, head0, sub_js, sub_ns, c_tout,
+    closed_out, all_busy, head0, sub_js, sub_ns, c_tout,
 ):
     """Advance every cell of one level by its replica's sub-step; outputs go into the trailing arrays.
 
@@ -124,7 +124,8 @@ def update_level(
 
     ``tokens`` and ``closed_in`` (per flow, from ``link_kernel.inject``) are the sync callers' workers
     that can be waiting here and the arrivals weighted by how closed-loop each caller is; the cell's
-    own closed-loop weight goes to ``closed_out`` for its callees (``finite_source``).
+    own closed-loop weight goes to ``closed_out`` for its callees (``finite_source``), and ``all_busy``
+    is the share of time all its workers are busy (Erlang C at its busy fraction).
     """
     n_cells = cell_f0.shape[0]
     r_n = q.shape[1]
@@ -231,7 +232,16 @@ def update_level(
             lq = (1.0 - w_closed) * lq + w_closed * lq_closed
             phi = min(max(lq / q_before, 0.0), 1.0) if q_before > _EPS else 1.0
             # all workers busy (or a backlog beyond the stationary queue): this cell's workers cycle
-            saturated = cw + (1.0 - cw) * (1.0 - phi)
+            # at the busy fraction, not the arrival rate: a pool draining a backlog is all busy
+            saturated = 0.0
+            if srv > _EPS:
+                rho_b = busy / srv
+                if rho_b >= 1.0 - 1e-9:
+                    saturated = 1.0
+                elif rho_b > 0.0:
+                    lq_b = max(mean_in_system(rows, knots, rho_b, srv) - busy, 0.0)
+                    saturated = min(lq_b * (1.0 - rho_b) / rho_b, 1.0)
+            all_busy[ci, r] = saturated
             closed_out[ci, r] = 1.0 - (1.0 - w_closed) * (1.0 - saturated)
             # 1. bypass from age bin 0
             q0 = 0.0
