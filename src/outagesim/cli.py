@@ -95,15 +95,19 @@ def run(
     margins: Annotated[bool, typer.Option(help="compute each service's tipping margin (slower)")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="results directory")] = Path("results"),
     force: Annotated[bool, typer.Option(help="run a DES even if its cost estimate is over the limit")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="processes sharing the replicas (default: every core for a big run); same numbers")] = None,
 ) -> None:
     """Simulate the base case and the chosen variants; write the results directory; print a summary."""
     try:
-        _run(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins, out_dir, force)
+        _run(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins, out_dir, force,
+             workers)
     except OutagesimError as exc:
         _fail(exc)
 
 
-def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, margins, out_dir, force):
+def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, margins, out_dir, force,
+         workers=None):
     from .model.load import apply_overrides, load
     from .simulate import simulate
 
@@ -116,7 +120,7 @@ def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, 
     progress = _Progress()
     try:
         results = simulate(m, s, variants=variant, replicas=replicas, seed=seed, engine=engine, force=force,
-                           progress=progress)
+                           progress=progress, workers=workers)
         vulnerability = None
         if margins:
             from .margins import tipping_margins

@@ -64,3 +64,25 @@ class RunRecord:
 
     def get(self, kind: str, entity: str, metric: str) -> np.ndarray:
         return self.series[(kind, entity, metric)]
+
+
+def concat_replicas(records: list[RunRecord]) -> RunRecord:
+    """One record from records of consecutive replica ranges of the same run (series stacked in order).
+
+    Counts in ``info`` add up; a per-replica share (``fine_share``) is averaged by replicas; the rest is
+    the first record's.
+    """
+    first = records[0]
+    if len(records) == 1:
+        return first
+    series = {k: np.concatenate([r.series[k] for r in records], axis=0) for k in first.series}
+    sizes = np.array([r.replicas for r in records], float)
+    info = dict(first.info)
+    for key, value in first.info.items():
+        if key in ("visits", "visits_estimated", "dropped", "killed", "degraded", "steps"):
+            info[key] = type(value)(sum(r.info[key] for r in records)) if key != "steps" else value
+        elif key == "fine_share":
+            info[key] = float(np.dot(sizes, [r.info[key] for r in records]) / sizes.sum())
+        elif key == "waits":
+            info[key] = [w for r in records for w in r.info[key]]
+    return RunRecord(first.engine, first.t_s, first.interval_s, series, list(first.events), info)

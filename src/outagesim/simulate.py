@@ -14,12 +14,11 @@ from importlib import metadata
 
 from .analysis.impact import replica_outcomes
 from .engine.compile import compile_network
-from .engine.des import simulate_des
-from .engine.fluid import simulate_fluid
 from .engine.network import Network
 from .errors import OutagesimError
 from .model import Model, Scenario
 from .model.load import apply_variant
+from .parallel import run_replicas
 from .results import Results
 
 ENGINES = ("fluid", "des")
@@ -86,12 +85,19 @@ def simulate(
     force: bool = False,
     replay: str | None = None,
     progress: Callable[[str, float], None] | None = None,
+    workers: int | None = None,
 ) -> Results:
-    """Run the base case and each named variant on the same seeds; return their Results."""
+    """Run the base case and each named variant on the same seeds; return their Results.
+
+    ``workers`` processes share the replicas (None: every core for a big run, one for a small one);
+    the numbers do not depend on it.
+    """
     if engine not in ENGINES:
         raise OutagesimError(f"engine must be one of {', '.join(ENGINES)}, found '{engine}'")
     if replicas < 1:
         raise OutagesimError(f"replicas must be at least 1, found {replicas}")
+    if workers is not None and workers < 1:
+        raise OutagesimError(f"workers must be at least 1, found {workers}")
     names = variant_names(scenario, variants)
     runs, outcomes, nets = {}, {}, {}
     for name in ["base", *names]:
@@ -103,10 +109,7 @@ def simulate(
             if progress is not None:
                 progress(_n, frac)
 
-        if engine == "fluid":
-            rec = simulate_fluid(net, noise=noise, progress=tick)
-        else:
-            rec = simulate_des(net, force=force, progress=tick)
+        rec = run_replicas(m, s, net, engine=engine, noise=noise, force=force, workers=workers, progress=tick)
         runs[name] = rec
         outcomes[name] = replica_outcomes(rec, tenant_values(net))
     base = nets["base"]

@@ -137,10 +137,9 @@ def test_fluid_replicas_in_and_out_of_sub_steps_stay_independent():
     many = FluidEngine(nets.build(noisy_model(), noisy_scenario(), replicas=16, seed=5), noise=True)
     few.warm_up()
     many.warm_up()
-    assert many.substeps > 1
     mixed = 0
     for n in range(int(60.0 / few.dt)):
-        mixed += bool(many.fine.any() and not many.fine.all())
+        mixed += len(set(many.m_r.tolist())) > 1
         few.step(n * few.dt, None)
         many.step(n * many.dt, None)
         for name in ("q", "s", "link_out", "sojourn", "st_lat"):

@@ -35,8 +35,8 @@ _JITTER = {"none": JITTER_NONE, "full": JITTER_FULL, "equal": JITTER_EQUAL}
 class _Draws:
     """Per-replica values of possibly uncertain parameters."""
 
-    def __init__(self, seed: int, replicas: int):
-        self.seed, self.replicas = seed, replicas
+    def __init__(self, seed: int, replicas: int, first: int = 0):
+        self.seed, self.replicas, self.first = seed, replicas, first
 
     def __call__(self, value, path: str) -> np.ndarray:
         if not is_uncertain(value):
@@ -44,7 +44,7 @@ class _Draws:
         key = int.from_bytes(hashlib.blake2b(path.encode(), digest_size=4).digest(), "little")
         out = np.empty(self.replicas)
         for k in range(self.replicas):
-            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(k, key)))
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(self.first + k, key)))
             out[k] = value.draw(rng)
         return out
 
@@ -56,9 +56,13 @@ def shortest_timeout(model: Model) -> float:
     return min(ts) if ts else 1.0
 
 
-def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed: int = 0) -> Network:
-    """Freeze a validated model and scenario into arrays for ``replicas`` replicas."""
-    draw = _Draws(seed, replicas)
+def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed: int = 0,
+                    first_replica: int = 0) -> Network:
+    """Freeze a validated model and scenario into arrays for replicas first_replica, ... (``replicas`` of them).
+
+    Replica k's draws depend only on (seed, k), so a run split into replica ranges gives the same numbers.
+    """
+    draw = _Draws(seed, replicas, first_replica)
     zones = qualified_zones(model)
     zone_ix = {z: i for i, z in enumerate(zones)}
     regions = sorted({z.rsplit("/", 1)[0] for z in zones})
@@ -160,7 +164,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
     effects = tuple(_effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services))
 
     return Network(
-        replicas=replicas, seed=seed,
+        replicas=replicas, seed=seed, first_replica=first_replica,
         zones=tuple(zones), zone_region=zone_region, regions=tuple(regions),
         services=tuple(services), service_kind=tuple(s.kind for s in model.services.values()),
         cells=tuple(cells), cell_service=cell_service_a, cell_zone=cell_zone_a,

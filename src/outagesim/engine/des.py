@@ -90,6 +90,18 @@ def estimate_des_cost(net: Network) -> tuple[float, float]:
     return visits, visits * US_PER_VISIT * 1e-6
 
 
+def refuse_if_too_costly(net: Network, *, force: bool = False, max_wall_s: float = 600) -> float:
+    """RunRefused if a request-level run of ``net`` would take over max_wall_s (unless force); the visits."""
+    visits_est, wall_est = estimate_des_cost(net)
+    if wall_est > max_wall_s and not force:
+        raise RunRefused(
+            f"the request-level engine would simulate about {visits_est:,.0f} service visits, "
+            f"an estimated {wall_est:,.0f} s of wall time (limit {max_wall_s:,.0f} s); "
+            "use --force (force=True) to run it anyway, or fewer replicas, a shorter scenario or less demand"
+        )
+    return visits_est
+
+
 def simulate_des(
     net: Network,
     *,
@@ -99,13 +111,7 @@ def simulate_des(
     record_waits: bool = False,
 ) -> RunRecord:
     """Run every replica at request level; RunRefused if the estimate exceeds max_wall_s and not force."""
-    visits_est, wall_est = estimate_des_cost(net)
-    if wall_est > max_wall_s and not force:
-        raise RunRefused(
-            f"the request-level engine would simulate about {visits_est:,.0f} service visits, "
-            f"an estimated {wall_est:,.0f} s of wall time (limit {max_wall_s:,.0f} s); "
-            "use --force (force=True) to run it anyway, or fewer replicas, a shorter scenario or less demand"
-        )
+    visits_est = refuse_if_too_costly(net, force=force, max_wall_s=max_wall_s)
     start = time.perf_counter()
     n_rep = net.replicas
     runs = []

@@ -29,7 +29,7 @@ class ReplicaRun:
 
     def __init__(self, net: Network, r: int, *, record_waits: bool = False):
         self.net, self.r = net, r
-        ss = np.random.SeedSequence(net.seed, spawn_key=(r, 0xDE5))
+        ss = np.random.SeedSequence(net.seed, spawn_key=(net.first_replica + r, 0xDE5))
         self.rng = random.Random(int.from_bytes(ss.generate_state(4).tobytes(), "little"))
         self.env = simpy.Environment()
         self.horizon = float(net.duration_s)

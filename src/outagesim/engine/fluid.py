@@ -1,9 +1,9 @@
 """The fluid engine: a queueing network of (service, zone) cells stepped in fixed dt.
 
 A step covers one age bin (width dt). Faults, demand and ageing happen once per bin; steps 1-5 run
-once per bin, or, for a replica in which a sync caller is saturated, in ``substeps`` cell updates of
-dt/substeps each, so its hold time follows its callees closely enough that a saturated chain does not
-oscillate (see ``FluidEngine._substeps_needed`` and ``_update_fine``).
+once per bin, or, for a replica in which a sync caller is saturated, in a power of two of cell updates
+each no longer than that caller's hold time, so its hold follows its callees closely enough that a
+saturated chain does not oscillate (``FluidEngine._update_fine``).
 One step applies, in this order (DESIGN.md "The engine"), each a function in ``mechanisms/``:
 
 0. faults: capacity, injected latency and errors at t; work on lost instances fails
@@ -39,7 +39,7 @@ from .network import Network, route_weights
 
 _EPS = 1e-12
 SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
-MAX_SUBSTEPS = 64
+MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
 FINE_ABOVE = 0.5  # a sync caller cell whose workers are all busy this often needs sub-steps
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 
@@ -74,10 +74,10 @@ class FluidEngine:
         self.st_lat = np.zeros((n_l, r))
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
-        self.substeps = 1
-        self.fine = np.zeros(r, bool)  # replicas stepping in sub-steps this bin
+        self.m_r = np.ones(r, np.int64)  # each replica's sub-steps in the coming bin (a power of two)
         self._calm = np.zeros(r, np.int64)
         self.fine_bins = 0  # replica-bins run in sub-steps (for the run info)
+        self.max_substeps = 1
         self.table = BusyTable()
         self.table.ensure(su.instances * su.concurrency)
         self.sojourn = su.own_s.copy()
@@ -124,7 +124,7 @@ class FluidEngine:
 
     # ------------------------------------------------------------------ one step
     def step(self, t: float, rec: Recorder | None, faults: bool = True, noisy: bool = True) -> None:
-        """One bin of width dt: faults and demand once, ``substeps`` cell updates, then ageing."""
+        """One bin of width dt: faults and demand once, each replica's cell updates, then ageing."""
         su, net, dt = self.su, self.net, self.dt
         r = net.replicas
         n_f = self.q.shape[0]
@@ -160,22 +160,22 @@ class FluidEngine:
         if z is not None:
             self.ou = ou_step(self.ou, z[0], sigma, net.noise_tau[:, None], dt)
         first = arrivals(rate, self.ou, sigma, None if z is None else z[1], dt)
-        fine = self.fine
-        n_calls = self.substeps if fine.any() else 1
-        m_r = np.where(fine, self.substeps, 1)
+        m_r = self.m_r
+        n_calls = int(m_r.max())
+        stride = n_calls // m_r  # replica r moves on every stride-th call, by dt / m_r
         due /= m_r[None, :, None]
         first /= m_r[None, :]
         self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": lost_work}
         for j in range(n_calls):
-            # a replica not in sub-steps moves once, on the last call, by the whole bin
-            active = fine | (j == n_calls - 1)
+            active = (j + 1) % stride == 0
             h_r = np.where(active, dt / m_r, 0.0)
-            sub_j = np.where(fine, j, 0)
+            sub_j = (j + 1) // stride - 1
             self.link_out[:, active] += due[:, active]
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                           last=j == n_calls - 1)
-            fails[:] = 0.0  # resolve has passed this sub-step's failures on
-        self.fine_bins += int(fine.sum())
+            fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
+        self.fine_bins += int((m_r > 1).sum())
+        self.max_substeps = max(self.max_substeps, n_calls)
         self._update_fine()
         self.step_index += 1
 
@@ -265,33 +265,29 @@ class FluidEngine:
         return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
 
     def _update_fine(self) -> None:
-        """Each replica on its own: sub-steps while a sync caller is saturated, one update when calm.
+        """Each replica's sub-steps for the next bin, from its own state only.
 
         Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
-        stale hold feed back into its callees' load; below saturation one update per bin is stable.
-        A replica goes back to one update after ``CALM_BINS`` calm bins, so it does not flap.
-        """
-        if self.substeps == 1:
-            return
-        need = (self.all_busy[self._sync_callers] >= FINE_ABOVE).any(axis=0)
-        self._calm = np.where(need, 0, self._calm + 1)
-        self.fine = need | (self.fine & (self._calm < CALM_BINS))
-
-    def _substeps_needed(self) -> int:
-        """Sub-steps per bin so one is at most ``SUBSTEP_OF_HOLD`` of the shortest sync caller's hold.
-
-        Why: a caller's hold time comes from its callees' latency one update earlier. When an update
-        is longer than the hold, a caller's whole pool turns over on stale information and a saturated
-        sync chain oscillates (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung
-        between 0 and 940 req/s around the 706 req/s that fine steps give). Replica 0's
-        hold is used, so the count does not depend on how many replicas run.
+        stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
+        update earlier, and when an update is longer than the hold a saturated sync chain oscillates
+        (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
+        around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
+        of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
+        saturated sync callers (all busy at least ``FINE_ABOVE`` of the time), and into one when none
+        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
-            return 1
-        shortest = float(self._hold[callers, 0].min())
-        need = np.ceil(self.dt / (SUBSTEP_OF_HOLD * max(shortest, 1e-9)) - 1e-9)
-        return int(min(max(need, 1), MAX_SUBSTEPS))
+            return
+        busy = self.all_busy[callers] >= FINE_ABOVE
+        shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
+        ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
+        need = np.where(np.isfinite(shortest),
+                        np.exp2(np.ceil(np.log2(np.maximum(ratio, 1.0)) - 1e-9)).clip(1, MAX_SUBSTEPS), 1)
+        need = need.astype(np.int64)
+        self._calm = np.where(need >= self.m_r, 0, self._calm + 1)
+        self.m_r = np.where((need >= self.m_r) | (self._calm >= CALM_BINS), need, self.m_r)
+        self._calm = np.where(self._calm >= CALM_BINS, 0, self._calm)
 
     def _ratio(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
@@ -305,7 +301,8 @@ class FluidEngine:
             return None
         n_t = len(self.net.tenants)
         gen = np.random.Generator(np.random.Philox(key=np.array([self.net.seed, self.step_index], np.uint64)))
-        z = gen.standard_normal((self.net.replicas, 2 * n_t))  # row k = replica k, whatever R is
+        first = self.net.first_replica
+        z = gen.standard_normal((first + self.net.replicas, 2 * n_t))[first:]  # row k = replica k, whatever R is
         return z[:, :n_t].T, z[:, n_t:].T
 
     # ------------------------------------------------------------------ the run
@@ -314,9 +311,7 @@ class FluidEngine:
         longest = float(np.max(np.where(np.isfinite(self.su.flow_timeout_s), self.su.flow_timeout_s, 0.0),
                                initial=0.0))
         n = min(int(np.ceil(max(3 * longest, 5.0) / self.dt)), 20000)
-        for i in range(n):
-            if i == n // 2:  # base hold times are known by now
-                self.substeps = self._substeps_needed()
+        for _ in range(n):
             self.step(0.0, None, faults=False, noisy=False)
         self.step_index = 0
 

@@ -96,9 +96,10 @@ class Recorder:
         info = {
             "engine": "fluid", "dt_s": eng.dt, "bin_width_s": eng.dt, "bins": eng.su.n_bins,
             "bin_reason": "bin width = dt = shortest timeout / 5 unless the scenario sets dt",
-            "substeps": eng.substeps, "substep_s": eng.dt / eng.substeps,
-            "substep_reason": "while a sync caller is saturated, a cell update spans at most the shortest sync "
-                              "caller's base hold time (one update per bin otherwise)",
+            "substeps": eng.max_substeps, "substep_s": eng.dt / eng.max_substeps,
+            "substep_reason": "while a sync caller is saturated, a replica's cell updates span at most the "
+                              "shortest saturated caller's hold time (one update per bin otherwise); the "
+                              "finest split used",
             "fine_share": eng.fine_bins / max(self.n * eng.steps_per_record * net.replicas, 1),
             "steps": self.n * eng.steps_per_record, "wall_s": wall_s, "noise": eng.noise,
             "retry_slots": eng.su.n_slots,

@@ -32,6 +32,7 @@ class Effect:
 class Network:
     replicas: int
     seed: int
+    first_replica: int  # global index of replica 0 here (a run split over processes holds a range)
     # --- places
     zones: tuple[str, ...]
     zone_region: np.ndarray  # int[Z]
