@@ -247,7 +247,7 @@ class FluidEngine:
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
         if last:
             age(self.q, self.s, self.mix, su.flow_timeout_bins, su.flow_finite, su.flow_timeout_s,
-                su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"])
+                su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"], counts["dropped"])
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,

@@ -220,6 +220,7 @@ def update_level(
             offered = adm_tot / dt * h
             cw = 1.0
             lq = 0.0
+            rho = -1.0
             if srv > _EPS:
                 rho = offered / srv
                 if 0.0 < rho < 1.0:
@@ -228,6 +229,7 @@ def update_level(
                     lq = kq[ci, r] * lq_mm
                 elif rho <= 0.0:
                     cw = 0.0
+            cw_open = cw
             cw = (1.0 - w_closed) * cw + w_closed * p_closed
             lq = (1.0 - w_closed) * lq + w_closed * lq_closed
             phi = min(max(lq / q_before, 0.0), 1.0) if q_before > _EPS else 1.0
@@ -238,6 +240,8 @@ def update_level(
                 rho_b = busy / srv
                 if rho_b >= 1.0 - 1e-9:
                     saturated = 1.0
+                elif abs(rho_b - rho) <= 1e-6:  # in balance (busy = offered): the same lookup as above
+                    saturated = cw_open
                 elif rho_b > 0.0:
                     lq_b = max(mean_in_system(rows, knots, rho_b, srv) - busy, 0.0)
                     saturated = min(lq_b * (1.0 - rho_b) / rho_b, 1.0)

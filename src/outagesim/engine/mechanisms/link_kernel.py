@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 _EPS = 1e-12
+RESIDUE = 1e-12  # requests: less than this in an age bin is dropped when bins age
 
 
 @njit(cache=True)
@@ -68,8 +69,13 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
 
 
 @njit(cache=True)
-def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeouts):
-    """Attempts crossing their timeout this bin become failures; then every bin ages by one."""
+def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeouts, dropped):
+    """Attempts crossing their timeout this bin become failures; then every bin ages by one.
+
+    Residues under ``RESIDUE`` requests in a bin are dropped (counted in ``dropped``): the fluid step
+    leaves a geometric tail of ever smaller amounts in every older bin, and without this each cell
+    would walk all its bins on every step for work worth 1e-20 requests.
+    """
     f_n, r_n, b_n = q.shape
     k_n = mix.shape[3]
     # attempts crossing their timeout this step, then ageing (the last bin accumulates)
@@ -84,6 +90,12 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
                     o_n[f, r] += x
                     o_lat[f, r] += x * timeout_s[f, r]
                     timeouts[flow_cell[f], r] += x
+            for b in range(1, b_n):
+                x = q[f, r, b] + s[f, r, b]
+                if 0.0 < x < RESIDUE:
+                    dropped[flow_cell[f], r] += x
+                    q[f, r, b] = 0.0
+                    s[f, r, b] = 0.0
             q[f, r, b_n - 1] += q[f, r, b_n - 2]
             s[f, r, b_n - 1] += s[f, r, b_n - 2]
             top = b_n - 2  # the oldest non-empty bin below the accumulator: nothing above it to move
