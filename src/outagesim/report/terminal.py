@@ -72,8 +72,13 @@ def print_run_summary(console: Console, results: Results, vulnerability: dict | 
     if "dt_s" in info:
         steps = (f"dt {info['dt_s']:.4g} s, age-bin width {info['bin_width_s']:.4g} s, {info['bins']} bins "
                  f"({info.get('bin_reason', '')})")
+        if info.get("substeps", 1) > 1:
+            steps += (f"; up to {info['substeps']} sub-steps per bin while a sync caller was saturated "
+                      f"({100 * info.get('fine_share', 0.0):.1f}% of replica-bins)")
     else:
         steps = f"request level, {info.get('visits', 0):,} service visits"
+    if info.get("workers", 1) > 1:
+        steps += f"; {info['workers']} processes"
     console.print(f"engine {m['engine']}, {m['replicas']} replica(s), seed {m['seed']}; {steps}; wall {wall:.1f} s",
                   highlight=False)
     console.print(tenant_table(results))
