@@ -40,7 +40,7 @@ from .network import Network, route_weights
 _EPS = 1e-12
 SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
 MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
-FINE_ABOVE = 0.5  # a sync caller cell whose workers are all busy this often needs sub-steps
+FINE_ABOVE = 0.9  # a sync caller cell with this share of its workers busy needs sub-steps
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 
 
@@ -90,6 +90,7 @@ class FluidEngine:
         self._head0 = np.zeros((n_f, r))  # oldest live bin's content at the start of the bin
         self.closed = np.zeros((n_c, r))  # each cell's closed-loop weight, for its callees
         self.all_busy = np.zeros((n_c, r))  # share of time all of a cell's workers are busy
+        self.busy_share = np.zeros((n_c, r))  # share of a cell's workers busy after its last update
         self._effects_t = None
         self._effects = None
         self.step_index = 0
@@ -243,6 +244,7 @@ class FluidEngine:
             ch = lv.child_links
             if ch.size:
                 self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
+        self.busy_share = np.where(active, counts["in_service"] / np.maximum(servers, _EPS), self.busy_share)
         self.soj_var = np.where(active, hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2, self.soj_var)
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
         if last:
@@ -273,13 +275,13 @@ class FluidEngine:
         (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
         around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
         of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
-        saturated sync callers (all busy at least ``FINE_ABOVE`` of the time), and into one when none
+        saturated sync callers (at least ``FINE_ABOVE`` of their workers busy), and into one when none
         is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
             return
-        busy = self.all_busy[callers] >= FINE_ABOVE
+        busy = self.busy_share[callers] >= FINE_ABOVE
         shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
         ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
         need = np.where(np.isfinite(shortest),
