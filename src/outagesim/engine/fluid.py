@@ -40,7 +40,8 @@ from .network import Network, route_weights
 _EPS = 1e-12
 SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
 MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
-FINE_ABOVE = 0.9  # a sync caller cell with this share of its workers busy needs sub-steps
+FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
+FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 
 
@@ -275,13 +276,14 @@ class FluidEngine:
         (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
         around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
         of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
-        saturated sync callers (at least ``FINE_ABOVE`` of their workers busy), and into one when none
+        saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
+        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
         is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
             return
-        busy = self.busy_share[callers] >= FINE_ABOVE
+        busy = (self.all_busy[callers] >= FINE_ALL_BUSY) & (self.busy_share[callers] >= FINE_BUSY)
         shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
         ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
         need = np.where(np.isfinite(shortest),
