@@ -79,8 +79,8 @@ def concat_replicas(records: list[RunRecord]) -> RunRecord:
     sizes = np.array([r.replicas for r in records], float)
     info = dict(first.info)
     for key, value in first.info.items():
-        if key in ("visits", "visits_estimated", "dropped", "killed", "degraded", "steps"):
-            info[key] = type(value)(sum(r.info[key] for r in records)) if key != "steps" else value
+        if key in ("visits", "visits_estimated", "dropped", "killed", "degraded"):
+            info[key] = type(value)(sum(r.info[key] for r in records))
         elif key == "fine_share":
             info[key] = float(np.dot(sizes, [r.info[key] for r in records]) / sizes.sum())
         elif key == "waits":
