@@ -10,7 +10,7 @@ FIFO backlog at s0 drains and the system recovers. s4 loses 10 of its 15 workers
 120 s; the run ends at 600 s. Recovery = goodput >= 95% of demand for 60 s (``analysis.windows``).
 
 Measured (2026-11-23): the request-level engine recovers 150 s after the loss ends, goodput 58.4% of
-demand, errors 41.6%; the fluid engine recovers after 145 s, goodput 59.2%, errors 40.8%. Before the
+demand, errors 41.6%; the fluid engine recovers after 145 s, goodput 59.0%, errors 41.0%. Before the
 fluid queue had its finite-source part (``mechanisms/finite_source``) it recovered after 255 s with
 goodput 40.9%: a callee of a saturated sync caller sees a closed loop of the caller's workers, not
 Poisson arrivals, and the open M/M/c content made the saturated chain drain 9% slower.
