@@ -51,6 +51,10 @@ def run_range(model: Model, scenario: Scenario, first: int, count: int, seed: in
               progress: Callable[[float], None] | None = None) -> RunRecord:
     """Compile replicas [first, first + count) and run them (the request-level cost was checked by the caller)."""
     net = compile_network(model, scenario, replicas=count, seed=seed, first_replica=first)
+    return _run_here(net, engine, noise, progress)
+
+
+def _run_here(net: Network, engine: str, noise: bool, progress: Callable[[float], None] | None) -> RunRecord:
     if engine == "fluid":
         return simulate_fluid(net, noise=noise, progress=progress)
     return simulate_des(net, force=True, progress=progress)
@@ -65,8 +69,7 @@ def run_replicas(model: Model, scenario: Scenario, net: Network, *, engine: str,
     n = auto_workers(net) if workers is None else workers
     parts = replica_ranges(net.replicas, n)
     if len(parts) == 1:
-        rec = simulate_fluid(net, noise=noise, progress=progress) if engine == "fluid" else \
-            simulate_des(net, force=True, progress=progress)
+        rec = _run_here(net, engine, noise, progress)
         rec.info["workers"] = 1
         return rec
     start = time.perf_counter()

@@ -83,7 +83,7 @@ def solve_cell(x, c, k_per_server, kq, rows, knots):
 
 
 @njit(cache=True, inline="always")
-def _expire_head(q, mix, f, r, b, head0, sub_j, sub_n, live, fails):
+def _expire_head(q, mix, f, r, b, head0, sub_j, sub_n, live, fails, o_n):
     """Drop the part of the oldest live bin whose deadline has passed; returns the amount.
 
     The bin's work reaches its timeout spread evenly over the bin (head0 at its start): by sub-step
@@ -92,9 +92,16 @@ def _expire_head(q, mix, f, r, b, head0, sub_j, sub_n, live, fails):
     gone = max(live - head0 * (sub_n - sub_j) / sub_n, 0.0)
     if gone > 0.0:
         q[f, r, b] -= gone
-        for k in range(mix.shape[3]):
-            fails[f, r, k] += gone * mix[f, r, b, k]
+        _time_out(gone, mix, f, r, b, fails, o_n)
     return gone
+
+
+@njit(cache=True, inline="always")
+def _time_out(x, mix, f, r, b, fails, o_n):
+    """Report x attempts of flow f's bin b as timed out to their callers (by attempt mix)."""
+    for k in range(mix.shape[3]):
+        fails[f, r, k] += x * mix[f, r, b, k]
+    o_n[f, r] += x
 
 
 @njit(cache=True, inline="always")
@@ -141,6 +148,7 @@ def update_level(
     arr = np.zeros(max_f)
     doomed = np.zeros(max_f)
     o_tout = np.zeros(max_f)
+    head = np.zeros(max_f, np.int64)  # the oldest live bin where FIFO drop-expired works, else -1
     for ci in range(n_cells):
         f0, f1 = cell_f0[ci], cell_f1[ci]
         nf = f1 - f0
@@ -233,7 +241,7 @@ def update_level(
             cw = (1.0 - w_closed) * cw + w_closed * p_closed
             lq = (1.0 - w_closed) * lq + w_closed * lq_closed
             phi = min(max(lq / q_before, 0.0), 1.0) if q_before > _EPS else 1.0
-            # all workers busy (or a backlog beyond the stationary queue): this cell's workers cycle
+            # how often all workers are busy (its callees see a closed loop when often), by Erlang C
             # at the busy fraction, not the arrival rate: a pool draining a backlog is all busy
             saturated = 0.0
             if srv > _EPS:
@@ -280,12 +288,13 @@ def update_level(
                     q[f0 + i, r, b] -= dp
             # 3. excess backlog in order; expired work the take reaches is dropped
             remaining = max(tau1 - min(prop, live_tot), 0.0)
-            fifo_head = not lifo[ci]
             for i in range(nf):
+                f = f0 + i
                 doomed[i] = 0.0
                 o_tout[i] = 0.0
-                if sub_j == 0 and finite[f0 + i]:
-                    head0[f0 + i, r] = q[f0 + i, r, tbins[f0 + i, r] - 1]
+                head[i] = tbins[f, r] - 1 if not lifo[ci] and drop[ci] and finite[f] and tbins[f, r] >= 2 else -1
+                if sub_j == 0 and finite[f]:
+                    head0[f, r] = q[f, r, tbins[f, r] - 1]
             for bb in range(nb):
                 if remaining <= 0.0:
                     break
@@ -296,11 +305,10 @@ def update_level(
                     q[f, r, b] -= stale[i, b]
                     dropped += stale[i, b]
                     stale[i, b] = 0.0
-                    if fifo_head and drop[ci] and finite[f] and b == tbins[f, r] - 1 and b >= 1:
-                        gone = _expire_head(q, mix, f, r, b, head0[f, r], sub_j, sub_n, live[i, b], fails)
+                    if b == head[i]:
+                        gone = _expire_head(q, mix, f, r, b, head0[f, r], sub_j, sub_n, live[i, b], fails, o_n)
                         live[i, b] -= gone
                         dropped += gone
-                        o_n[f, r] += gone
                         o_tout[i] += gone
                         c_tout[ci, r] += gone
                     bin_live += live[i, b]
@@ -310,7 +318,7 @@ def update_level(
                     f = f0 + i
                     tk = live[i, b] * fr
                     taken[i, b] += tk
-                    if fifo_head and drop[ci] and finite[f] and b == tbins[f, r] - 1 and b >= 1 and tk > 0.0:
+                    if b == head[i] and tk > 0.0:
                         doomed[i] = tk * _late_share(tk, head0[f, r], dt * sub_n, h)
                 remaining -= t
             # move taken work: into service, or straight out when it completes within the step
@@ -328,7 +336,7 @@ def update_level(
                     tk = min(taken[i, b], q[f, r, b])
                     q[f, r, b] -= tk
                     start += tk
-                    if doomed[i] > 0.0 and b == tbins[f, r] - 1:
+                    if doomed[i] > 0.0 and b == head[i]:
                         doomed[i] = min(doomed[i], tk)
                         tk -= doomed[i]
                     ex = s[f, r, b] * fr1
@@ -343,9 +351,7 @@ def update_level(
                     s[f, r, tb] += dm * to_s
                     s_after += dm * to_s
                     n_exit += dm * (1.0 - to_s)
-                    for k in range(k_n):
-                        fails[f, r, k] += dm * mix[f, r, tb - 1, k]
-                    o_n[f, r] += dm
+                    _time_out(dm, mix, f, r, tb - 1, fails, o_n)
                     o_tout[i] += dm
                     c_tout[ci, r] += dm
                 ok = 0.0

@@ -30,6 +30,31 @@ def _ratio(n, tokens, c, r):
     return max(tokens - n, 0.0) * r / min(n + 1.0, c)
 
 
+@njit(cache=True, inline="always")
+def _walk(sums, mode, step, top, tokens, c, r):
+    """Add the law's terms (relative to the mode's) from the mode outward in one direction until they vanish.
+
+    ``sums`` are the running (weight, weight·n, weight·busy, weight·[n ≥ c]).
+    """
+    s_w, s_n, s_b, s_p = sums
+    w = 1.0
+    n = mode
+    while (step > 0 and n < top) or (step < 0 and n > 0):
+        if step > 0:
+            w *= _ratio(n, tokens, c, r)
+        else:
+            w /= _ratio(n - 1, tokens, c, r)
+        n += step
+        if w < _TINY:
+            break
+        s_w += w
+        s_n += w * n
+        s_b += w * min(float(n), c)
+        if n >= c:
+            s_p += w
+    return s_w, s_n, s_b, s_p
+
+
 @njit(cache=True)
 def closed_moments(tokens, c, log_r):
     """(mean content, mean busy workers, P(all c workers busy)) of the machine-repair law."""
@@ -45,34 +70,9 @@ def closed_moments(tokens, c, log_r):
         else:
             lo = mid + 1
     mode = lo
-    s_w = 1.0
-    s_n = float(mode)
-    s_b = min(float(mode), c)
-    s_p = 1.0 if mode >= c else 0.0
-    w = 1.0
-    n = mode
-    while n < top:
-        w *= _ratio(n, tokens, c, r)
-        n += 1
-        if w < _TINY:
-            break
-        s_w += w
-        s_n += w * n
-        s_b += w * min(float(n), c)
-        if n >= c:
-            s_p += w
-    w = 1.0
-    n = mode
-    while n > 0:
-        w /= _ratio(n - 1, tokens, c, r)
-        n -= 1
-        if w < _TINY:
-            break
-        s_w += w
-        s_n += w * n
-        s_b += w * min(float(n), c)
-        if n >= c:
-            s_p += w
+    sums = (1.0, float(mode), min(float(mode), c), 1.0 if mode >= c else 0.0)
+    sums = _walk(sums, mode, 1, top, tokens, c, r)  # up from the mode
+    s_w, s_n, s_b, s_p = _walk(sums, mode, -1, top, tokens, c, r)  # and down
     return min(s_n / s_w, tokens), min(s_b / s_w, c), min(s_p / s_w, 1.0)
 
 
