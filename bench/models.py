@@ -64,7 +64,7 @@ def zone_name(zone: str) -> str:
 def cloud_case(*, rps: float = 5000.0, duration_s: float = 1800.0, loss_at_s: float | None = 600.0,
                loss_s: float = 120.0, call_timeout_s: float = 1.0, client_timeout_s: float = 5.0,
                attempts: int = 3, seed: int = 1, record_every_s: float = 10.0,
-               dt_s: float | None = None) -> tuple[dict, dict]:
+               dt_s: float | None = None, max_dt_s: float | None = None) -> tuple[dict, dict]:
     """A realistic cloud case: 20 services in 4 layers over 3 zones, two tenants (web 60%, mobile 40%).
 
     Layers: 2 front ends (one per tenant) -> 6 domain services -> 6 backing services -> 6 data stores and
@@ -130,6 +130,8 @@ def cloud_case(*, rps: float = 5000.0, duration_s: float = 1800.0, loss_at_s: fl
                             "record_every": seconds(record_every_s), "faults": faults}
     if dt_s is not None:
         scen["dt"] = seconds(dt_s)
+    if max_dt_s is not None:
+        scen["max_dt"] = seconds(max_dt_s)
     return _model(zones, services, tenants), scen
 
 

@@ -43,6 +43,8 @@ MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest on
 FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
 FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
+QUIET_TIMEOUTS = 1e-2  # a replica is quasi-stationary while, at each cell's mean sojourn, at most this share
+# of its attempts would time out, no cell is saturated, and no change of its own is coming
 
 
 class FluidEngine:
@@ -76,6 +78,12 @@ class FluidEngine:
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
         self.m_r = np.ones(r, np.int64)  # each replica's sub-steps in the coming bin (a power of two)
+        self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
+        self.coarse = np.zeros(r, bool)  # replicas in a coarse step of coarse_k bins (aligned windows)
+        self.coarse_bins = 0  # replica-bins covered by coarse steps (for the run info)
+        self.updates = 0  # calls of the cell kernels that moved at least one replica
+        self._changes = net.replica_change_times()
+        self._pending = np.zeros((n_l, r, k))  # retries due while a replica sat in a coarse step
         self._calm = np.zeros(r, np.int64)
         self.fine_bins = 0  # replica-bins run in sub-steps (for the run info)
         self.max_substeps = 1
@@ -126,10 +134,24 @@ class FluidEngine:
 
     # ------------------------------------------------------------------ one step
     def step(self, t: float, rec: Recorder | None, faults: bool = True, noisy: bool = True) -> None:
-        """One bin of width dt: faults and demand once, each replica's cell updates, then ageing."""
+        """One bin of width dt: faults and demand once, each replica's cell updates, then ageing.
+
+        A replica in a coarse step moves only in the step's last bin, by the whole step.
+        """
         su, net, dt = self.su, self.net, self.dt
         r = net.replicas
         n_f = self.q.shape[0]
+        k_c = self.coarse_k
+        if k_c > 1 and self.step_index % k_c == 0:
+            self.coarse = self._quiet(t) if faults else np.zeros(r, bool)
+        moving = ~self.coarse | ((self.step_index + 1) % k_c == 0)
+        h_bin = np.where(self.coarse, k_c * dt, dt)
+        self.coarse_bins += int(self.coarse.sum())
+        if not moving.any():  # inside every replica's coarse step: keep the retries falling due, nothing else
+            self._retries_due(moving)
+            self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": 0.0}
+            self.step_index += 1
+            return
         # 0. faults
         if faults:
             cap, added, err, w = self._faults_at(t)
@@ -152,16 +174,21 @@ class FluidEngine:
             lost_work = gone_q.sum() + gone_s.sum()
             fails += np.einsum("frb,frbk->frk", (gone_q + gone_s) * su.in_time, self.mix)
         self.cap_prev = cap
-        # 1. demand and the retries due in this bin, spread evenly over its sub-steps
-        slot = self.step_index % su.n_slots
-        due = self.delay[:, :, slot, :].copy()
-        self.delay[:, :, slot, :] = 0.0
+        # 1. demand and the retries due in this bin (or, in a coarse step, since its start), spread
+        # evenly over its sub-steps
+        due = self._retries_due(moving)
         rate = net.demand_rps(t if faults else 0.0).T  # (T, R)
+        step_s: float | np.ndarray = dt
+        if self.coarse.any():  # a coarse step's demand at its middle, over its length
+            step_s = h_bin[None, :]
+            mid = net.demand_rps(t - 0.5 * (k_c - 1) * dt).T
+            rate = np.where(self.coarse[None, :], mid, rate)
         z = self._normals(noisy)
         sigma = net.noise_sigma[:, None]
         if z is not None:
-            self.ou = ou_step(self.ou, z[0], sigma, net.noise_tau[:, None], dt)
-        first = arrivals(rate, self.ou, sigma, None if z is None else z[1], dt)
+            self.ou = np.where(moving[None, :], ou_step(self.ou, z[0], sigma, net.noise_tau[:, None], step_s),
+                               self.ou)
+        first = arrivals(rate, self.ou, sigma, None if z is None else z[1], step_s) * moving[None, :]
         m_r = self.m_r
         n_calls = int(m_r.max())
         stride = n_calls // m_r  # replica r moves on every stride-th call, by dt / m_r
@@ -169,23 +196,54 @@ class FluidEngine:
         first /= m_r[None, :]
         self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": lost_work}
         for j in range(n_calls):
-            active = (j + 1) % stride == 0
-            h_r = np.where(active, dt / m_r, 0.0)
+            active = ((j + 1) % stride == 0) & moving
+            h_r = np.where(active, h_bin / m_r, 0.0)
             sub_j = (j + 1) // stride - 1
             self.link_out[:, active] += due[:, active]
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
-                          last=j == n_calls - 1)
+                          moving if j == n_calls - 1 else None)
             fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
-        self.fine_bins += int((m_r > 1).sum())
+        self.updates += n_calls
+        self.fine_bins += int(((m_r > 1) & moving).sum())
         self.max_substeps = max(self.max_substeps, n_calls)
-        self._update_fine()
+        self._update_fine(moving)
         self.step_index += 1
 
-    def _substep(self, first, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r, *,
-                 last: bool) -> None:
+    def _retries_due(self, moving: np.ndarray) -> np.ndarray:
+        """Retries falling due in this bin, plus those held since a ``moving`` replica's coarse step began."""
+        slot = self.step_index % self.su.n_slots
+        self._pending += self.delay[:, :, slot, :]
+        self.delay[:, :, slot, :] = 0.0
+        due = np.where(moving[None, :, None], self._pending, 0.0)
+        self._pending[:, moving] = 0.0
+        return due
+
+    def _quiet(self, t: float) -> np.ndarray:
+        """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
+
+        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, and at each
+        cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts would outlive their timeout (the
+        fluid's residence is exponential: e^(-timeout/sojourn)). Then the stationary solution that one
+        long cell update reaches is the state, and what ageing once per coarse step instead of once per
+        bin misses is those few timeouts. The test reads no bins, which coarse steps age slowly. A change
+        (fault, restart, the load balancer seeing one) in the step, or one bin after it, keeps the
+        replica in bins; a queue that starts to build in a coarse step shows as saturation or a longer
+        sojourn at the next step's start.
+        """
+        su = self.su
+        end = t + self.coarse_k * self.dt
+        ch = self._changes
+        ok = (self.m_r == 1) & ~((ch >= t - 1e-9) & (ch <= end + self.dt)).any(axis=1)
+        ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
+        soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
+        late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
+        return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
+
+    def _substep(self, first, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
+                 ageing: np.ndarray | None) -> None:
         """Steps 1-5 of the module docstring for the ``active`` replicas, each by its ``h_r``.
 
-        The last call of a bin also ages the bins (every replica is active in it).
+        The last call of a bin also ages the bins of the replicas ``ageing`` (every one that moved).
         """
         su, net = self.su, self.net
         r = net.replicas
@@ -248,9 +306,9 @@ class FluidEngine:
         self.busy_share = np.where(active, counts["in_service"] / np.maximum(servers, _EPS), self.busy_share)
         self.soj_var = np.where(active, hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2, self.soj_var)
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
-        if last:
+        if ageing is not None:
             age(self.q, self.s, self.mix, su.flow_timeout_bins, su.flow_finite, su.flow_timeout_s,
-                su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"], counts["dropped"])
+                su.layout.flow_cell, fails, outcome_n, outcome_lat, counts["timeouts"], counts["dropped"], ageing)
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
@@ -259,6 +317,7 @@ class FluidEngine:
         led = self.ledger
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
+
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
 
@@ -267,8 +326,8 @@ class FluidEngine:
         tau = np.full_like(h_r, self._stats_tau_s) if self._stats_tau_s is not None else 5 * h_r
         return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
 
-    def _update_fine(self) -> None:
-        """Each replica's sub-steps for the next bin, from its own state only.
+    def _update_fine(self, moving: np.ndarray) -> None:
+        """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
 
         Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
         stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
@@ -289,9 +348,10 @@ class FluidEngine:
         need = np.where(np.isfinite(shortest),
                         np.exp2(np.ceil(np.log2(np.maximum(ratio, 1.0)) - 1e-9)).clip(1, MAX_SUBSTEPS), 1)
         need = need.astype(np.int64)
-        self._calm = np.where(need >= self.m_r, 0, self._calm + 1)
-        self.m_r = np.where((need >= self.m_r) | (self._calm >= CALM_BINS), need, self.m_r)
-        self._calm = np.where(self._calm >= CALM_BINS, 0, self._calm)
+        calm = np.where(need >= self.m_r, 0, self._calm + 1)
+        m_r = np.where((need >= self.m_r) | (calm >= CALM_BINS), need, self.m_r)
+        self.m_r = np.where(moving, m_r, self.m_r)
+        self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
 
     def _ratio(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
@@ -334,6 +394,15 @@ class FluidEngine:
         if progress is not None:
             progress(1.0)
         return rec.finish(time.perf_counter() - wall0)
+
+
+def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
+    """Bins per coarse step: the most that fit in ``max_dt_s`` and divide a record interval.
+
+    Dividing the interval keeps every record a mean over whole steps of every replica.
+    """
+    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= max_dt_s + 1e-9]
+    return max(fits, default=1)
 
 
 def _change_times(net: Network) -> np.ndarray:

@@ -101,6 +101,11 @@ class Recorder:
                               "shortest saturated caller's hold time (one update per bin otherwise); the "
                               "finest split used",
             "fine_share": eng.fine_bins / max(self.n * eng.steps_per_record * net.replicas, 1),
+            "coarse_step_s": eng.coarse_k * eng.dt,
+            "coarse_reason": "while a replica is quasi-stationary with no change of its own coming, one update "
+                             "spans this many seconds (at most max_dt, dividing record_every)",
+            "coarse_share": eng.coarse_bins / max(self.n * eng.steps_per_record * net.replicas, 1),
+            "updates": eng.updates,
             "steps": self.n * eng.steps_per_record, "wall_s": wall_s, "noise": eng.noise,
             "retry_slots": eng.su.n_slots,
         }

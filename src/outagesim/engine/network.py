@@ -89,6 +89,7 @@ class Network:
     record_every_s: float
     lb_detect_s: float
     effects: tuple[Effect, ...] = field(default_factory=tuple)
+    max_dt_s: float = 0.0  # longest coarse step while a replica is quasi-stationary (0: never coarser than dt)
 
     # ------------------------------------------------------------------ time-varying inputs
     @property
@@ -142,6 +143,24 @@ class Network:
                 if e.kind == EFFECT_CAPACITY:
                     ts.update((e.end_s + self.startup_time[:, e.cells]).ravel().tolist())
         return sorted(t for t in ts if 0 <= t <= self.duration_s)
+
+
+    def replica_change_times(self) -> np.ndarray:
+        """Each replica's own change times, and when its load balancers see them, float[R, n] (row-sorted).
+
+        A replica's coarse steps must not span one; the union over replicas would make replica k's steps
+        depend on how many replicas run.
+        """
+        r = self.replicas
+        cols = [np.zeros((r, 1))]
+        for e in self.effects:
+            cols.append(np.full((r, 1), e.start_s))
+            if np.isfinite(e.end_s):
+                cols.append(np.full((r, 1), e.end_s))
+                if e.kind == EFFECT_CAPACITY:
+                    cols.append(e.end_s + self.startup_time[:, e.cells])
+        ts = np.concatenate(cols, axis=1)
+        return np.sort(np.concatenate([ts, ts + self.lb_detect_s], axis=1), axis=1)
 
 
 def route_weights(net: Network, healthy_share: np.ndarray) -> np.ndarray:

@@ -75,6 +75,9 @@ def print_run_summary(console: Console, results: Results, vulnerability: dict | 
         if info.get("substeps", 1) > 1:
             steps += (f"; up to {info['substeps']} sub-steps per bin while a sync caller was saturated "
                       f"({100 * info.get('fine_share', 0.0):.1f}% of replica-bins)")
+        if info.get("coarse_step_s", 0.0) > info["dt_s"] * (1 + 1e-9):
+            steps += (f"; {info['coarse_step_s']:.4g} s steps while quasi-stationary "
+                      f"({100 * info.get('coarse_share', 0.0):.1f}% of replica-bins)")
     else:
         steps = f"request level, {info.get('visits', 0):,} service visits"
     if info.get("workers", 1) > 1:

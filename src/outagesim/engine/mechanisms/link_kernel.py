@@ -69,8 +69,11 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
 
 
 @njit(cache=True)
-def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeouts, dropped):
+def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeouts, dropped, moving):
     """Attempts crossing their timeout this bin become failures; then every bin ages by one.
+
+    Only replicas ``moving`` in this bin age (one in a coarse step ages once per coarse step: its work is
+    stationary, younger than a bin, and its age is the stationary sojourn, not the step's length).
 
     Residues under ``RESIDUE`` requests in a bin are dropped (counted in ``dropped``): the fluid step
     leaves a geometric tail of ever smaller amounts in every older bin, and without this each cell
@@ -81,6 +84,8 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
     # attempts crossing their timeout this step, then ageing (the last bin accumulates)
     for f in range(f_n):
         for r in range(r_n):
+            if not moving[r]:
+                continue
             if finite[f]:
                 a = tbins[f, r] - 1
                 x = q[f, r, a] + s[f, r, a]

@@ -1,0 +1,93 @@
+"""Coarse steps (``max_dt``): while a replica is quasi-stationary one update spans several bins.
+
+They must change nothing that matters: with noise off a coarse run matches the fine run; the bins
+around a fault always run fine; and replica k stays independent of the replica count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from outagesim.engine.fluid import FluidEngine, coarse_factor, simulate_fluid
+from tests.engine import nets
+from tests.engine.test_fluid_determinism import noisy_model
+
+DIP_AT_S, DIP_S = 900.0, 60.0
+
+
+def light(**kw) -> dict:
+    """The determinism tests' front/back model at 1000 req/s (utilisation about 0.45): it recovers from
+    the dip, where at 1500 req/s it stays stuck."""
+    m = noisy_model(**kw)
+    m["tenants"]["users"]["demand"]["peak_rps"] = 1000.0
+    return m
+
+
+def night(max_dt_s: float | None, *, duration_s: float = 1800.0, fraction: float | dict = 0.6,
+          at_s: float = DIP_AT_S) -> dict:
+    """Half an hour of flat load with a one-minute capacity dip of ``back`` in the middle."""
+    dip = nets.fault("capacity_loss", "back", at_s, DIP_S, fraction=fraction)
+    sc = nets.scenario(duration_s, record_every_s=10.0, faults={"dip": dip})
+    if max_dt_s is not None:
+        sc["max_dt"] = nets.seconds(max_dt_s)
+    return sc
+
+
+def test_coarse_factor_fits_max_dt_and_divides_the_record_interval():
+    assert coarse_factor(0.0, 0.1, 100) == 1
+    assert coarse_factor(10.0, 0.1, 100) == 100
+    assert coarse_factor(3.0, 0.1, 100) == 25  # 30 bins fit, 25 is the largest divisor of 100 that does
+    assert coarse_factor(60.0, 0.2, 50) == 50  # never past a record boundary
+
+
+def test_coarse_run_matches_the_fine_run_without_noise():
+    """Noise off: every tenant series of the coarse run is within 1e-6 (relative) of the fine run's,
+    while at least 80% of its replica-bins are covered by coarse steps."""
+    m = light(sigma=0.0, uncertain=False)
+    fine = simulate_fluid(nets.build(m, night(None), replicas=2, seed=1), noise=False)
+    coarse = simulate_fluid(nets.build(m, night(10.0), replicas=2, seed=1), noise=False)
+    assert coarse.info["coarse_share"] >= 0.8, coarse.info["coarse_share"]
+    bins = fine.info["steps"]
+    assert fine.info["updates"] - coarse.info["updates"] >= 0.75 * bins  # three quarters of the bins skipped
+    for key, series in fine.series.items():
+        if key[0] == "tenant":
+            np.testing.assert_allclose(coarse.series[key], series, rtol=1e-6, atol=1e-9, err_msg=str(key))
+    dip = ("tenant", "users", "errors")
+    assert fine.series[dip].max() > 1.0, "the dip caused no errors: the comparison shows nothing"
+
+
+def test_bins_around_a_change_run_fine():
+    """No replica is in a coarse step in any bin from the dip's start to a few seconds after the load
+    balancers have seen its end; the replicas are back in coarse steps by the end of the run."""
+    net = nets.build(light(sigma=0.0, uncertain=False), night(10.0), replicas=2, seed=1)
+    eng = FluidEngine(net, noise=False)
+    eng.warm_up()
+    coarse_at = []
+    for n in range(int(net.duration_s / eng.dt)):
+        eng.step(n * eng.dt, None)
+        coarse_at.append(eng.coarse.copy())
+    t = np.arange(len(coarse_at)) * eng.dt
+    flags = np.array(coarse_at)
+    around = (t >= DIP_AT_S - 1e-9) & (t < DIP_AT_S + DIP_S + net.lb_detect_s + 1.0)
+    assert not flags[around].any()
+    assert flags[-1].all() and flags[t < DIP_AT_S - 20.0].mean() > 0.9
+
+
+def test_coarse_replicas_stay_independent():
+    """Replicas with different dips leave and re-enter coarse steps at different times; the first 4 of
+    8 replicas still hold the same state at every step as a run of 4 (noise and uncertain parameters on)."""
+    frac = {"dist": "uniform", "low": 0.2, "high": 0.6}
+    sc = night(10.0, duration_s=400.0, fraction=frac, at_s=100.0)
+    few = FluidEngine(nets.build(light(), sc, replicas=4, seed=2), noise=True)
+    many = FluidEngine(nets.build(light(), sc, replicas=8, seed=2), noise=True)
+    few.warm_up()
+    many.warm_up()
+    mixed = 0
+    for n in range(int(400.0 / few.dt)):
+        few.step(n * few.dt, None)
+        many.step(n * many.dt, None)
+        mixed += 0 < many.coarse.sum() < many.coarse.size
+        assert np.array_equal(few.coarse, many.coarse[:4]), n
+        for name in ("q", "s", "link_out", "ou", "sojourn"):
+            assert np.array_equal(getattr(few, name), getattr(many, name)[:, :4]), (n, name)
+    assert mixed > 0, "no step mixed replicas in and out of coarse steps: the test shows nothing"
