@@ -227,7 +227,7 @@ def test_run_variant_all_runs_every_variant(tmp_path):
     result = invoke("run", SHOP / "model.yaml", SHOP / "retry-storm.yaml", "--variant", "all",
                     "--replicas", "2", *SHORT_RETRY_STORM, "--out", out)
     assert result.exit_code == 0, result.output
-    names = ["base", "lifo", "backoff", "fewer-retries"]
+    names = ["base", "lifo", "backoff", "fewer-retries", "retry-budget"]
     assert json.loads((out / "manifest.json").read_text())["variants"] == names
     for name in names:
         for part in ("series.parquet", "replicas.parquet", "events.parquet", "summary.json"):

@@ -79,10 +79,13 @@ def concat_replicas(records: list[RunRecord]) -> RunRecord:
     sizes = np.array([r.replicas for r in records], float)
     info = dict(first.info)
     for key, value in first.info.items():
-        if key in ("visits", "visits_estimated", "dropped", "killed", "degraded"):
+        if key in ("visits", "visits_estimated", "dropped", "killed", "degraded", "updates"):
             info[key] = type(value)(sum(r.info[key] for r in records))
-        elif key == "fine_share":
+        elif key in ("fine_share", "coarse_share"):
             info[key] = float(np.dot(sizes, [r.info[key] for r in records]) / sizes.sum())
         elif key == "waits":
             info[key] = [w for r in records for w in r.info[key]]
-    return RunRecord(first.engine, first.t_s, first.interval_s, series, list(first.events), info)
+    shared = [e for e in first.events if e.replica < 0]  # fault events, the same in every part
+    own = [e for r in records for e in r.events if e.replica >= 0]  # per replica, already global indices
+    events = sorted(shared + own, key=lambda e: (e.t_s, e.replica))
+    return RunRecord(first.engine, first.t_s, first.interval_s, series, events, info)

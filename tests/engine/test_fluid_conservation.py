@@ -26,16 +26,19 @@ _timeouts = st.floats(0.2, 2.0)
 
 @st.composite
 def calls(draw) -> dict:
-    """A call with random mode, requirement, fan-out, timeout and retry policy."""
+    """A call with random mode, requirement, fan-out, timeout and retry policy (a budget or not)."""
     mode = draw(st.sampled_from(["sync", "async"]))
     timeout = draw(_timeouts) if mode == "sync" or draw(st.booleans()) else None
-    return call(
+    out = call(
         timeout, per_request=draw(st.floats(0.05, 2.0)), mode=mode,
         required=draw(st.sampled_from(["hard", "soft"])), parallel=draw(st.booleans()),
         attempts=draw(st.integers(1, 3)), base_s=draw(st.floats(0.0, 0.5)),
         multiplier=draw(st.floats(1.0, 3.0)), cap_s=draw(st.none() | st.floats(0.05, 1.0)),
         jitter=draw(st.sampled_from(["none", "full", "equal"])),
         deadline_s=draw(st.none() | st.floats(0.2, 3.0)))
+    if draw(st.booleans()):
+        out["retry"]["budget"] = {"ratio": draw(st.floats(0.01, 1.0)), "burst": draw(st.floats(1.0, 20.0))}
+    return out
 
 
 @st.composite

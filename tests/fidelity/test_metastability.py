@@ -17,13 +17,19 @@ from tests.fidelity.chains import sized_chain
 DIP_AT, DIP_FOR, INTERVAL = 60.0, 60.0, 5.0
 
 
+def storm_model(discipline: str, drop: bool) -> dict:
+    return sized_chain(4, 300.0, 0.004, client_timeout_s=0.1, call_timeout_s=1.0,
+                       client_retry={"attempts": 3, "base_s": 0.05},
+                       queue={"discipline": discipline, "drop_expired": drop})
+
+
+def storm_scenario(after_s: float) -> dict:
+    return nets.scenario(DIP_AT + DIP_FOR + after_s, record_every_s=INTERVAL,
+                         faults={"dip": nets.fault("capacity_loss", "s3", DIP_AT, DIP_FOR, fraction=0.5)})
+
+
 def run(engine: str, discipline: str, drop: bool, after_s: float):
-    model = sized_chain(4, 300.0, 0.004, client_timeout_s=0.1, call_timeout_s=1.0,
-                        client_retry={"attempts": 3, "base_s": 0.05},
-                        queue={"discipline": discipline, "drop_expired": drop})
-    sc = nets.scenario(DIP_AT + DIP_FOR + after_s, record_every_s=INTERVAL,
-                       faults={"dip": nets.fault("capacity_loss", "s3", DIP_AT, DIP_FOR, fraction=0.5)})
-    net = nets.build(model, sc, replicas=1, seed=3)
+    net = nets.build(storm_model(discipline, drop), storm_scenario(after_s), replicas=1, seed=3)
     rec = simulate_fluid(net, noise=False) if engine == "fluid" else simulate_des(net, force=True)
     good = rec.get("tenant", "users", "goodput")[0]
     demand = rec.get("tenant", "users", "demand")[0]

@@ -95,7 +95,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
     # edges: service calls first (in YAML order per caller), then tenant entries
     e_cols: dict[str, list] = {k: [] for k in (
         "caller", "tenant", "callee", "order", "perreq", "sync", "hard", "parallel", "timeout", "att",
-        "base", "mult", "cap", "jitter", "deadline")}
+        "base", "mult", "cap", "jitter", "deadline", "budget_ratio", "budget_burst")}
 
     def add_edge(caller, tenant, callee, order, perreq, mode, required, parallel, timeout, retry, path):
         e_cols["caller"].append(caller)
@@ -113,6 +113,8 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         e_cols["mult"].append(retry.backoff.multiplier)
         e_cols["cap"].append(draw(retry.backoff.cap, f"{path}.retry.backoff.cap"))
         e_cols["jitter"].append(_JITTER[retry.jitter])
+        e_cols["budget_ratio"].append(retry.budget.ratio if retry.budget else 0.0)
+        e_cols["budget_burst"].append(retry.budget.burst if retry.budget else 0.0)
         e_cols["deadline"].append(draw(retry.deadline, f"{path}.retry.deadline") if retry.deadline is not None
                                   else np.full(replicas, math.inf))
 
@@ -178,6 +180,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         max_attempts=ints("att"), backoff_base=per_replica("base"),
         backoff_multiplier=np.array(e_cols["mult"], float), backoff_cap=per_replica("cap"),
         jitter=ints("jitter"), deadline=per_replica("deadline"),
+        budget_ratio=np.array(e_cols["budget_ratio"], float), budget_burst=np.array(e_cols["budget_burst"], float),
         link_edge=np.array(link_edge, np.int64), link_cell=np.array(link_cell, np.int64),
         route_link=np.array(route_link, np.int64), route_cell=np.array(route_cell, np.int64),
         route_local=np.array(route_local, bool),

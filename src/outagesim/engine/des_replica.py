@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 from simpy.events import URGENT, Event, Timeout
 
+from ..record import Event as RecordEvent
 from .des_inputs import ASYNC, SEQ, anchor_hour, call_plans, change_times, route_table, tenant_entries
 from .des_state import DET, EXP, Call, Cell, Recorder, Tenant, Visit
 from .network import JITTER_EQUAL, JITTER_FULL, Network
@@ -53,6 +54,13 @@ class ReplicaRun:
         self.waiting_on: list[deque[Visit]] = [deque() for _ in range(len(net.edge_caller))]
         self.armed = [False] * len(net.edge_caller)
         self.visits = self.dropped = self.killed = self.degraded = 0
+        # retry budgets per link (token buckets; see mechanisms/link_kernel.resolve for the fluid's)
+        self.budget_ratio = [float(x) for x in net.budget_ratio[net.link_edge]]
+        self.budget_cap = [float(x) for x in net.link_budget_cap()[r]]
+        self.budget = list(self.budget_cap)
+        self.budget_out = [False] * len(self.budget)
+        self.link_names = net.link_names() if any(x > 0 for x in self.budget_ratio) else ()
+        self.events: list[RecordEvent] = []
         self.progress: Callable[[float], None] | None = None
 
     def _urgent(self, delay: float, fn: Callable[[Event], None]) -> None:
@@ -172,6 +180,12 @@ class ReplicaRun:
         call.k += 1
         if call.tenant >= 0:
             self.tenants[call.tenant].n_att += 1
+        lk = call.link
+        if call.k == 1 and self.budget_ratio[lk] > 0.0:
+            self.budget[lk] = min(self.budget_cap[lk], self.budget[lk] + self.budget_ratio[lk])
+            if self.budget_out[lk] and self.budget[lk] >= 0.5 * self.budget_cap[lk]:
+                self.budget_out[lk] = False
+                self._event("retry_budget_refilled", lk)
         cells, cum = self.routes[call.link]
         i = 0
         if len(cells) > 1:
@@ -227,7 +241,7 @@ class ReplicaRun:
                 b = self.rng.uniform(0.0, b)
             elif j == JITTER_EQUAL:
                 b = b / 2 + self.rng.uniform(0.0, b / 2)
-            if self.env.now + b <= call.t0 + self.deadline[e]:
+            if self.env.now + b <= call.t0 + self.deadline[e] and self._budget_allows(call.link):
                 if b > 0:
                     Timeout(self.env, b, call).callbacks.append(self._retry)
                 else:
@@ -237,6 +251,22 @@ class ReplicaRun:
             self.tenants[call.tenant].n_err += 1
         if p is not None:
             self._child_done(p, e, False)
+
+    def _budget_allows(self, lk: int) -> bool:
+        """Take a retry token from the link's budget if it has one (always true without a budget)."""
+        if self.budget_ratio[lk] <= 0.0:
+            return True
+        if self.budget[lk] >= 1.0:
+            self.budget[lk] -= 1.0
+            return True
+        if not self.budget_out[lk]:
+            self.budget_out[lk] = True
+            self._event("retry_budget_exhausted", lk)
+        return False
+
+    def _event(self, kind: str, lk: int) -> None:
+        self.events.append(RecordEvent(self.env.now, kind, self.link_names[lk], "",
+                                       self.net.first_replica + self.r))
 
     def _reply(self, v: Visit, ok: bool) -> None:
         """Deliver an attempt's outcome (response, rejection or loss) to its caller if it still waits."""

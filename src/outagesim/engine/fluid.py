@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..record import RunRecord
+from ..record import Event, RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
 from .mechanisms.calls import along_calls, call_effects, scatter_add
@@ -78,6 +78,12 @@ class FluidEngine:
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
         self.m_r = np.ones(r, np.int64)  # each replica's sub-steps in the coming bin (a power of two)
+        self.budget = su.link_budget_cap.copy()  # retry-budget tokens per link (full at the start)
+        self._first = np.zeros((n_l, r))
+        self._denied = np.zeros((n_l, r))
+        self._budget_out = np.zeros((n_l, r), bool)  # a link's budget denied retries and has not refilled
+        self.events: list[Event] = []  # what mechanisms did, per replica
+        self._t = 0.0
         self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
         self.coarse = np.zeros(r, bool)  # replicas in a coarse step of coarse_k bins (aligned windows)
         self.coarse_bins = 0  # replica-bins covered by coarse steps (for the run info)
@@ -141,6 +147,7 @@ class FluidEngine:
         su, net, dt = self.su, self.net, self.dt
         r = net.replicas
         n_f = self.q.shape[0]
+        self._t = t
         k_c = self.coarse_k
         if k_c > 1 and self.step_index % k_c == 0:
             self.coarse = self._quiet(t) if faults else np.zeros(r, bool)
@@ -288,7 +295,8 @@ class FluidEngine:
             n_lf = fs.stop - fs.start
             inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
             inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
-                   su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in)
+                   su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in,
+                   self._first)
             update_level(
                 self.q[fs], self.s[fs], self.mix[fs], inj, tokens, closed_in, lv.cell_f0, lv.cell_f1, servers[cs],
                 room[cs],
@@ -313,13 +321,28 @@ class FluidEngine:
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
                 su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done, self.st_final,
-                self.st_lat, self.st_lat_n, link_succ, final)
+                self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio, su.link_budget_cap, self.budget,
+                self._first, self._denied)
+        if rec is not None:
+            self._budget_events(active)
         led = self.ledger
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
 
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
+
+    def _budget_events(self, active: np.ndarray) -> None:
+        """Log a link's retry budget running out (it denied 0.01 requests or more in an update) and
+        coming back (refilled to half its cap)."""
+        out = (self._denied >= 0.01) & ~self._budget_out & active
+        back = self._budget_out & (self.budget >= 0.5 * self.su.link_budget_cap) & active
+        if out.any() or back.any():
+            names = self.net.link_names()
+            for kind, mask in (("retry_budget_exhausted", out), ("retry_budget_refilled", back)):
+                for lk, r in zip(*np.nonzero(mask), strict=True):
+                    self.events.append(Event(self._t, kind, names[lk], "", int(r) + self.net.first_replica))
+            self._budget_out = (self._budget_out | out) & ~back
 
     def _alpha(self, h_r: np.ndarray) -> np.ndarray:
         """Per replica weight of this update in the link statistics (time constant 5 updates); 0 if idle."""

@@ -88,7 +88,7 @@ class Recorder:
         for i, c in enumerate(order):
             for m in CELL_METRICS:
                 series[("cell", net.cells[c], m)] = self.cell[m][i]
-        events = []
+        events = list(eng.events)
         for e in net.effects:
             events.append(Event(e.start_s, "fault_start", e.name))
             if np.isfinite(e.end_s):
@@ -110,4 +110,5 @@ class Recorder:
             "retry_slots": eng.su.n_slots,
         }
         t_s = np.arange(self.n) * net.record_every_s
-        return RunRecord("fluid", t_s, net.record_every_s, series, sorted(events, key=lambda e: e.t_s), info)
+        events.sort(key=lambda e: (e.t_s, e.replica))
+        return RunRecord("fluid", t_s, net.record_every_s, series, events, info)

@@ -61,6 +61,8 @@ class Setup:
     link_allowed: np.ndarray  # (L, R) attempts allowed
     link_backoffs: list[np.ndarray]  # mean backoff before attempt k+1, each (L, R)
     link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
+    link_budget_ratio: np.ndarray  # (L,) retry tokens per first try (0: no budget)
+    link_budget_cap: np.ndarray  # (L, R) tokens a link's bucket holds (Network.link_budget_cap)
     route_link: np.ndarray
     route_flow: np.ndarray
     levels: list[LevelMaps]
@@ -115,6 +117,8 @@ def build_setup(net: Network, dt: float) -> Setup:
         link_allowed=np.ascontiguousarray(attempts_allowed(net)[:, link_edge].T),
         link_backoffs=[np.ascontiguousarray(mean_backoff_s(net, k)[:, link_edge].T) for k in range(1, k_max)],
         link_slots=per_edge_slots[link_edge],
+        link_budget_ratio=net.budget_ratio[link_edge],
+        link_budget_cap=np.ascontiguousarray(net.link_budget_cap().T),
         route_link=net.route_link, route_flow=lay.route_flow,
         levels=levels, entry_links=np.flatnonzero(caller < 0),
     )

@@ -67,6 +67,8 @@ class Network:
     backoff_cap: np.ndarray  # float[R, E]
     jitter: np.ndarray  # int[E] JITTER_*
     deadline: np.ndarray  # float[R, E] (inf = none)
+    budget_ratio: np.ndarray  # float[E] retry tokens per first try (0: no retry budget)
+    budget_burst: np.ndarray  # float[E] most tokens held per calling instance (per tenant for clients)
     # --- links (edge x caller cell, or edge x tenant) and their routes to callee cells
     link_edge: np.ndarray  # int[L]
     link_cell: np.ndarray  # int[L] caller cell, -1 for entry links
@@ -144,6 +146,22 @@ class Network:
                     ts.update((e.end_s + self.startup_time[:, e.cells]).ravel().tolist())
         return sorted(t for t in ts if 0 <= t <= self.duration_s)
 
+
+    def link_names(self) -> tuple[str, ...]:
+        """A readable name per link: ``caller cell -> callee service``, ``tenant:name -> entry service``."""
+        out = []
+        for lk, e in enumerate(self.link_edge):
+            c = self.link_cell[lk]
+            caller = self.cells[c] if c >= 0 else f"tenant:{self.tenants[self.edge_tenant[e]]}"
+            out.append(f"{caller} -> {self.services[self.edge_callee[e]]}")
+        return tuple(out)
+
+    def link_budget_cap(self) -> np.ndarray:
+        """Tokens each link's retry budget holds at most, float[R, L]: ``burst`` per calling instance
+        (a tenant's clients share one bucket of ``burst``); 0 where the call has no budget."""
+        burst = self.budget_burst[self.link_edge][None, :]
+        callers = np.where(self.link_cell >= 0, self.link_cell, 0)
+        return burst * np.where(self.link_cell[None, :] >= 0, self.instances[:, callers], 1.0)
 
     def replica_change_times(self) -> np.ndarray:
         """Each replica's own change times, and when its load balancers see them, float[R, n] (row-sorted).

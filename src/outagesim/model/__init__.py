@@ -1,6 +1,6 @@
 """The validated model: frozen pydantic objects, no arrays, no I/O beyond loading YAML."""
 
-from .policies import Backoff, Call, QueuePolicy, Retry
+from .policies import Backoff, Call, QueuePolicy, Retry, RetryBudget
 from .scenario import Fault, Scenario, Variant
 from .system import Model
 from .topology import Provider, Region, Service, ServiceTime, Zone
@@ -8,5 +8,5 @@ from .workload import Client, Demand, Noise, Tenant, Value
 
 __all__ = [
     "Backoff", "Call", "Client", "Demand", "Fault", "Model", "Noise", "Provider", "QueuePolicy",
-    "Region", "Retry", "Scenario", "Service", "ServiceTime", "Tenant", "Value", "Variant", "Zone",
+    "Region", "Retry", "RetryBudget", "Scenario", "Service", "ServiceTime", "Tenant", "Value", "Variant", "Zone",
 ]

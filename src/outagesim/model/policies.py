@@ -1,4 +1,4 @@
-"""Client-side policies on a call: timeout, retry with backoff and jitter within a deadline."""
+"""Client-side policies on a call: timeout, retry with backoff and jitter within a deadline and a budget."""
 
 from __future__ import annotations
 
@@ -18,6 +18,15 @@ class Backoff(Spec):
     cap: Seconds = 3600.0
 
 
+class RetryBudget(Spec):
+    """Retries at most ``ratio`` of first tries: a token bucket (as Finagle's RetryBudget, gRPC's retry
+    throttling). Each first try adds ``ratio`` tokens, up to ``burst`` per calling instance; each retry
+    takes one; a failed attempt that finds no token is not retried."""
+
+    ratio: float = Field(gt=0.0, le=10.0)
+    burst: float = Field(default=10.0, ge=1.0)
+
+
 class Retry(Spec):
     """How a caller retries a failed attempt (timeout, error or rejection).
 
@@ -30,6 +39,7 @@ class Retry(Spec):
     backoff: Backoff = Backoff()
     jitter: Literal["none", "full", "equal"] = "full"
     deadline: Seconds | None = None
+    budget: RetryBudget | None = None
 
 
 class Call(Spec):

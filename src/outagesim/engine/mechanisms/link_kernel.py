@@ -19,8 +19,10 @@ RESIDUE = 1e-12  # requests: less than this in an age bin is dropped when bins a
 
 @njit(cache=True)
 def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link_cell, link_tokens, closed,
-           active, inj, share, tokens, closed_in):
+           active, inj, share, tokens, closed_in, first):
     """Move the attempts of ``links`` along ``routes`` into ``inj`` (flows local to the level).
+
+    First tries sent are added to ``first`` (per link; what retry budgets are refilled by).
 
     Only replicas ``active`` in this sub-step move; the others keep their attempts for their next one.
 
@@ -65,6 +67,7 @@ def inject(link_out, weights, route_link, route_flow, routes, links, flow0, link
     for j in range(links.shape[0]):
         for r in range(r_n):
             if active[r]:
+                first[links[j], r] += link_out[links[j], r, 0]
                 link_out[links[j], r] = 0.0
 
 
@@ -117,10 +120,14 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 
 @njit(cache=True)
 def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
-            st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final):
+            st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final,
+            budget_ratio, budget_cap, budget, first, denied):
     """Outcomes back to links, then retries into the delay line or final failures; link statistics.
 
     ``alpha`` is per replica (its sub-step over the statistics' time constant); 0 skips the replica.
+    A link with a retry budget (``budget_ratio`` > 0) first adds ``budget_ratio`` tokens per first try
+    sent since its last update (``first``, then cleared) up to ``budget_cap``; its retries then take one
+    token each, and the share it has no tokens for becomes final failures (``denied``).
     """
     r_n = fails.shape[1]
     k_n = fails.shape[2]
@@ -154,12 +161,29 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                 continue
             final = 0.0
             failed = 0.0
+            grant = 1.0  # share of the wanted retries that go ahead
+            denied[lk, r] = 0.0
+            if budget_ratio[lk] > 0.0:
+                budget[lk, r] = min(budget_cap[lk, r], budget[lk, r] + budget_ratio[lk] * first[lk, r])
+                want = 0.0
+                for k in range(min(k_n, allowed[lk, r] - 1)):
+                    want += max(lfail[lk, r, k], 0.0)
+                if want > budget[lk, r]:
+                    grant = budget[lk, r] / want
+                    denied[lk, r] = want - budget[lk, r]
+                    budget[lk, r] = 0.0
+                else:
+                    budget[lk, r] -= want
+            first[lk, r] = 0.0
             for k in range(k_n):
                 x = lfail[lk, r, k]
                 if x <= 0.0:
                     continue
                 failed += x
                 if k + 1 < allowed[lk, r]:
+                    if grant < 1.0:
+                        final += x * (1.0 - grant)
+                        x *= grant
                     for j in range(1, m_n):
                         w = slots[lk, j, k + 1]
                         if w > 0.0:
