@@ -26,7 +26,7 @@ _timeouts = st.floats(0.2, 2.0)
 
 @st.composite
 def calls(draw) -> dict:
-    """A call with random mode, requirement, fan-out, timeout and retry policy (a budget or not)."""
+    """A call with random mode, requirement, fan-out, timeout, retry policy (a budget or not), breaker or not."""
     mode = draw(st.sampled_from(["sync", "async"]))
     timeout = draw(_timeouts) if mode == "sync" or draw(st.booleans()) else None
     out = call(
@@ -38,6 +38,10 @@ def calls(draw) -> dict:
         deadline_s=draw(st.none() | st.floats(0.2, 3.0)))
     if draw(st.booleans()):
         out["retry"]["budget"] = {"ratio": draw(st.floats(0.01, 1.0)), "burst": draw(st.floats(1.0, 20.0))}
+    if draw(st.booleans()):
+        out["circuit_breaker"] = {"error_threshold": draw(st.floats(0.05, 1.0)), "window": "2s",
+                                  "min_requests": draw(st.floats(1.0, 50.0)), "open_time": "1s",
+                                  "half_open_probes": draw(st.integers(1, 5))}
     return out
 
 

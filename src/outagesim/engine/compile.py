@@ -72,7 +72,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
 
     cells, cell_service, cell_zone = [], [], []
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("inst", "conc", "mean", "cv", "start")}
-    qlimit, lifo, drop = [], [], []
+    qlimit, lifo, drop, shed = [], [], [], []
     for s, svc in model.services.items():
         for zname, count in svc.instances.items():
             q = resolve_zone(model, zname)
@@ -87,6 +87,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
             qlimit.append(math.inf if svc.queue.limit is None else float(svc.queue.limit))
             lifo.append(svc.queue.discipline == "lifo")
             drop.append(svc.queue.drop_expired)
+            shed.append(math.inf if svc.queue.max_wait is None else float(svc.queue.max_wait))
     stack = {k: np.stack(v, axis=1) for k, v in cols.items()}
     cell_service_a = np.array(cell_service, dtype=np.int64)
     cell_zone_a = np.array(cell_zone, dtype=np.int64)
@@ -95,9 +96,10 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
     # edges: service calls first (in YAML order per caller), then tenant entries
     e_cols: dict[str, list] = {k: [] for k in (
         "caller", "tenant", "callee", "order", "perreq", "sync", "hard", "parallel", "timeout", "att",
-        "base", "mult", "cap", "jitter", "deadline", "budget_ratio", "budget_burst")}
+        "base", "mult", "cap", "jitter", "deadline", "budget_ratio", "budget_burst", "breaker")}
 
-    def add_edge(caller, tenant, callee, order, perreq, mode, required, parallel, timeout, retry, path):
+    def add_edge(caller, tenant, callee, order, perreq, mode, required, parallel, timeout, retry, path,
+                 breaker=None):
         e_cols["caller"].append(caller)
         e_cols["tenant"].append(tenant)
         e_cols["callee"].append(callee)
@@ -115,13 +117,17 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         e_cols["jitter"].append(_JITTER[retry.jitter])
         e_cols["budget_ratio"].append(retry.budget.ratio if retry.budget else 0.0)
         e_cols["budget_burst"].append(retry.budget.burst if retry.budget else 0.0)
+        b = breaker
+        e_cols["breaker"].append((b.error_threshold, b.window, b.min_requests, b.open_time, b.half_open_probes)
+                                 if b else (0.0, 1.0, 1.0, 0.0, 0))
         e_cols["deadline"].append(draw(retry.deadline, f"{path}.retry.deadline") if retry.deadline is not None
                                   else np.full(replicas, math.inf))
 
     for s, svc in model.services.items():
         for order, (callee, call) in enumerate(svc.calls.items()):
             add_edge(svc_ix[s], -1, svc_ix[callee], order, call.per_request, call.mode, call.required,
-                     call.parallel, call.timeout, call.retry, f"services.{s}.calls.{callee}")
+                     call.parallel, call.timeout, call.retry, f"services.{s}.calls.{callee}",
+                     call.circuit_breaker)
     tenants = list(model.tenants)
     for t_i, (t, ten) in enumerate(model.tenants.items()):
         total = sum(ten.entry.values())
@@ -173,6 +179,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         instances=stack["inst"], concurrency=stack["conc"], service_time_mean=stack["mean"],
         service_time_cv=stack["cv"], startup_time=stack["start"],
         queue_limit=np.array(qlimit), lifo=np.array(lifo, bool), drop_expired=np.array(drop, bool),
+        max_wait=np.array(shed, float),
         edge_caller=ints("caller"), edge_tenant=ints("tenant"), edge_callee=ints("callee"),
         edge_order=ints("order"), per_request=per_replica("perreq"),
         sync=np.array(e_cols["sync"], bool), hard=np.array(e_cols["hard"], bool),
@@ -181,6 +188,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         backoff_multiplier=np.array(e_cols["mult"], float), backoff_cap=per_replica("cap"),
         jitter=ints("jitter"), deadline=per_replica("deadline"),
         budget_ratio=np.array(e_cols["budget_ratio"], float), budget_burst=np.array(e_cols["budget_burst"], float),
+        breaker=np.array(e_cols["breaker"], float).reshape(-1, 5),
         link_edge=np.array(link_edge, np.int64), link_cell=np.array(link_cell, np.int64),
         route_link=np.array(route_link, np.int64), route_cell=np.array(route_cell, np.int64),
         route_local=np.array(route_local, bool),

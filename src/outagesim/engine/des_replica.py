@@ -20,8 +20,11 @@ from simpy.events import URGENT, Event, Timeout
 from ..record import Event as RecordEvent
 from .des_inputs import ASYNC, SEQ, anchor_hour, call_plans, change_times, route_table, tenant_entries
 from .des_state import DET, EXP, Call, Cell, Recorder, Tenant, Visit
+from .mechanisms.breaker import CLOSED, HALF_OPEN, OPEN
+from .mechanisms.breaker import EVENT as BREAKER_EVENT
 from .network import JITTER_EQUAL, JITTER_FULL, Network
 
+HOLD_EST_WEIGHT = 0.05  # a cell's hold estimate (for load shedding) follows its last ~20 completions
 _EPS_S = 1e-12  # slack for float rounding when a timer event lands on an expiry time
 
 
@@ -59,7 +62,15 @@ class ReplicaRun:
         self.budget_cap = [float(x) for x in net.link_budget_cap()[r]]
         self.budget = list(self.budget_cap)
         self.budget_out = [False] * len(self.budget)
-        self.link_names = net.link_names() if any(x > 0 for x in self.budget_ratio) else ()
+        # circuit breakers per link (mechanisms/breaker.py has the semantics; same decayed window)
+        self.br = [tuple(float(x) for x in row) for row in net.breaker[net.link_edge]]
+        n_l = len(self.br)
+        self.br_state = [CLOSED] * n_l
+        self.br_n, self.br_f, self.br_t = [0.0] * n_l, [0.0] * n_l, [0.0] * n_l
+        self.br_since, self.br_left = [0.0] * n_l, [0] * n_l
+        self.br_pn, self.br_pf = [0] * n_l, [0] * n_l
+        uses = any(x > 0 for x in self.budget_ratio) or any(b[0] > 0 for b in self.br)
+        self.link_names = net.link_names() if uses else ()
         self.events: list[RecordEvent] = []
         self.progress: Callable[[float], None] | None = None
 
@@ -181,6 +192,9 @@ class ReplicaRun:
         if call.tenant >= 0:
             self.tenants[call.tenant].n_att += 1
         lk = call.link
+        if self.br[lk][0] > 0.0 and not self._breaker_admits(lk):
+            self._call_failed(call)
+            return
         if call.k == 1 and self.budget_ratio[lk] > 0.0:
             self.budget[lk] = min(self.budget_cap[lk], self.budget[lk] + self.budget_ratio[lk])
             if self.budget_out[lk] and self.budget[lk] >= 0.5 * self.budget_cap[lk]:
@@ -216,6 +230,8 @@ class ReplicaRun:
                 q.popleft()
                 v.timed_out = True
                 v.cell.n_to += 1
+                if self.br[v.call.link][0] > 0.0:
+                    self._breaker_outcome(v.call.link, True)
                 self._attempt_failed(v.call)
             else:
                 Timeout(self.env, v.t + to - now, e).callbacks.append(self._expire)
@@ -247,10 +263,55 @@ class ReplicaRun:
                 else:
                     self._send(call)
                 return
+        self._call_failed(call)
+
+    def _call_failed(self, call: Call) -> None:
+        """The call fails for good: its tenant's error, or its caller's failed child."""
         if call.tenant >= 0:
             self.tenants[call.tenant].n_err += 1
-        if p is not None:
-            self._child_done(p, e, False)
+        p = call.parent
+        if p is not None and not p.dead:
+            self._child_done(p, call.edge, False)
+
+    def _breaker_admits(self, lk: int) -> bool:
+        """Whether the link's breaker lets an attempt through (closed, or a half-open probe left)."""
+        state = self.br_state[lk]
+        if state == OPEN and self.env.now - self.br_since[lk] >= self.br[lk][3] - 1e-9:
+            state = self._breaker_to(lk, HALF_OPEN)
+            self.br_left[lk], self.br_pn[lk], self.br_pf[lk] = int(self.br[lk][4]), 0, 0
+        if state == CLOSED:
+            return True
+        if state == HALF_OPEN and self.br_left[lk] > 0:
+            self.br_left[lk] -= 1
+            return True
+        return False
+
+    def _breaker_outcome(self, lk: int, failed: bool) -> None:
+        """Count an attempt's outcome in the link's window; trip, close or reopen its breaker."""
+        thr, window, min_req = self.br[lk][0], self.br[lk][1], self.br[lk][2]
+        now = self.env.now
+        decay = math.exp(-(now - self.br_t[lk]) / window)
+        self.br_t[lk] = now
+        self.br_n[lk] = self.br_n[lk] * decay + 1.0
+        self.br_f[lk] = self.br_f[lk] * decay + failed
+        state = self.br_state[lk]
+        if state == HALF_OPEN:
+            self.br_pn[lk] += 1
+            self.br_pf[lk] += failed
+            if self.br_pn[lk] >= self.br[lk][4]:
+                if self.br_pf[lk] < thr * self.br_pn[lk]:
+                    self._breaker_to(lk, CLOSED)
+                    self.br_n[lk] = self.br_f[lk] = 0.0
+                else:
+                    self._breaker_to(lk, OPEN)
+        elif state == CLOSED and self.br_n[lk] >= min_req and self.br_f[lk] >= thr * self.br_n[lk]:
+            self._breaker_to(lk, OPEN)
+
+    def _breaker_to(self, lk: int, state: int) -> int:
+        self.br_state[lk] = state
+        self.br_since[lk] = self.env.now
+        self._event(BREAKER_EVENT[state], lk)
+        return state
 
     def _budget_allows(self, lk: int) -> bool:
         """Take a retry token from the link's budget if it has one (always true without a budget)."""
@@ -274,6 +335,8 @@ class ReplicaRun:
             return
         v.replied = True
         call = v.call
+        if self.br[call.link][0] > 0.0:
+            self._breaker_outcome(call.link, not ok)
         if ok:
             v.cell.n_good += 1
             if call.tenant >= 0:
@@ -295,7 +358,7 @@ class ReplicaRun:
             x.b_area += x.busy * dt
             x.last = now
             self._start(x, v, now)
-        elif x.c <= 0 or len(x.queue) + 1 > x.qcap:
+        elif x.c <= 0 or len(x.queue) + 1 > x.qcap or len(x.queue) + 1 > x.max_wait * x.c / x.hold_est:
             self._reply(v, False)
         else:
             dt = now - x.last
@@ -307,7 +370,7 @@ class ReplicaRun:
     def _start(self, x: Cell, v: Visit, now: float) -> None:
         """Take a worker and begin own work (gamma with the cell's current mean and cv)."""
         x.busy += 1
-        x.in_service[v] = None
+        x.in_service[v] = now
         if self.record_waits:
             x.wait_t.append(v.t)
             x.waits.append(now - v.t)
@@ -407,7 +470,8 @@ class ReplicaRun:
         x.b_area += x.busy * dt
         x.last = now
         x.busy -= 1
-        del x.in_service[v]
+        started = x.in_service.pop(v)
+        x.hold_est += HOLD_EST_WEIGHT * (now - started - x.hold_est)
         x.n_done += 1
         x.lat.append(now - v.t)
         ok = not v.failed and not (x.err_p > 0 and self.rng.random() < x.err_p)

@@ -24,13 +24,15 @@ class Cell:
     __slots__ = (
         "i", "inst", "conc", "qlimit", "factor", "c", "healthy", "qcap", "busy", "queue", "lifo", "drop",
         "base_mean", "mean", "cv", "kind", "err_p", "in_service", "plan", "n_arr", "n_done", "n_good",
-        "n_err", "n_to", "lat", "q_area", "b_area", "last", "w_area", "h_area", "cap_last", "waits", "wait_t")
+        "n_err", "n_to", "lat", "q_area", "b_area", "last", "w_area", "h_area", "cap_last", "waits", "wait_t",
+        "max_wait", "hold_est")
 
     def __init__(self, net: Network, r: int, c: int, plan: list):
         self.i, self.plan = c, plan
         self.inst, self.conc = float(net.instances[r, c]), float(net.concurrency[r, c])
         self.qlimit = float(net.queue_limit[c])
         self.lifo, self.drop = bool(net.lifo[c]), bool(net.drop_expired[c])
+        self.max_wait = float(net.max_wait[c])  # load shedding (inf: none), against hold_est
         self.base_mean = float(net.service_time_mean[r, c])
         self.cv = float(net.service_time_cv[r, c])
         self.err_p = 0.0
@@ -42,6 +44,7 @@ class Cell:
         self.factor = 1.0
         self.set_capacity(1.0)
         self.set_mean(self.base_mean)
+        self.hold_est = self.base_mean  # mean hold of recent completions (own work and sync calls)
 
     def set_mean(self, mean: float) -> None:
         """Own-work mean (base + injected latency) and the distribution it implies."""

@@ -29,6 +29,7 @@ import numpy as np
 from ..record import Event, RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
+from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.calls import along_calls, call_effects, scatter_add
 from .mechanisms.cell_kernel import update_level
 from .mechanisms.demand import arrivals, ou_step
@@ -83,6 +84,9 @@ class FluidEngine:
         self._denied = np.zeros((n_l, r))
         self._budget_out = np.zeros((n_l, r), bool)  # a link's budget denied retries and has not refilled
         self.events: list[Event] = []  # what mechanisms did, per replica
+        self.breakers = Breakers(su.breakers, r) if su.breakers.on.any() else None
+        self._blocked = np.zeros((n_l, r))  # calls open breakers failed at once, per link
+        self._link_failed = np.zeros((n_l, r))
         self._t = 0.0
         self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
         self.coarse = np.zeros(r, bool)  # replicas in a coarse step of coarse_k bins (aligned windows)
@@ -242,6 +246,8 @@ class FluidEngine:
         ch = self._changes
         ok = (self.m_r == 1) & ~((ch >= t - 1e-9) & (ch <= end + self.dt)).any(axis=1)
         ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
+        if self.breakers is not None:
+            ok &= self.breakers.closed()
         soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
@@ -285,6 +291,8 @@ class FluidEngine:
         # waiting room per cell; an unbounded queue stays unbounded even with no instances (no inf*0)
         unbounded = np.isinf(su.queue_limit)
         room = np.where(unbounded, np.inf, np.where(unbounded, 0.0, su.queue_limit) * su.instances * cap)
+        if su.shedding:  # admit only what can start within max_wait: waiting room = max_wait x workers / hold
+            room = np.minimum(room, su.max_wait * servers / hold)
         rows, knots = self.table.rows, self.table.knots
         # workers of sync callers that can be waiting on a callee at once (finite-source queue)
         link_tokens = np.where(su.closed_loop[:, None], servers[np.maximum(su.layout.link_cell, 0)], 0.0)
@@ -294,6 +302,8 @@ class FluidEngine:
             cs, fs = lv.cells, lv.flows
             n_lf = fs.stop - fs.start
             inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
+            if self.breakers is not None and lv.breaker_links.size:
+                self._break(lv.breaker_links, active)
             inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
                    su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in,
                    self._first)
@@ -322,7 +332,11 @@ class FluidEngine:
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
                 su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done, self.st_final,
                 self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio, su.link_budget_cap, self.budget,
-                self._first, self._denied)
+                self._first, self._denied, self._blocked, self._link_failed)
+        if self.breakers is not None:
+            moved = self.breakers.observe(self._t, h_r, link_succ + self._link_failed, self._link_failed)
+            if rec is not None:
+                self._log(((EVENT[new], lk, r) for new, lk, r in moved))
         if rec is not None:
             self._budget_events(active)
         led = self.ledger
@@ -332,16 +346,29 @@ class FluidEngine:
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
 
+    def _break(self, links: np.ndarray, active: np.ndarray) -> None:
+        """Open or half-open breakers on ``links`` fail calls at once: off the link, into ``_blocked``."""
+        sent = self.link_out[links]
+        share = self.breakers.admit(links, sent.sum(axis=2), active)
+        if np.any(share < 1.0):
+            self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
+            self.link_out[links] = sent * share[:, :, None]
+
+    def _log(self, moves) -> None:
+        """Events (kind, link, local replica) at the current bin's time."""
+        names = None
+        for kind, lk, r in moves:
+            names = names or self.net.link_names()
+            self.events.append(Event(self._t, kind, names[lk], "", int(r) + self.net.first_replica))
+
     def _budget_events(self, active: np.ndarray) -> None:
         """Log a link's retry budget running out (it denied 0.01 requests or more in an update) and
         coming back (refilled to half its cap)."""
         out = (self._denied >= 0.01) & ~self._budget_out & active
         back = self._budget_out & (self.budget >= 0.5 * self.su.link_budget_cap) & active
         if out.any() or back.any():
-            names = self.net.link_names()
             for kind, mask in (("retry_budget_exhausted", out), ("retry_budget_refilled", back)):
-                for lk, r in zip(*np.nonzero(mask), strict=True):
-                    self.events.append(Event(self._t, kind, names[lk], "", int(r) + self.net.first_replica))
+                self._log((kind, lk, r) for lk, r in zip(*np.nonzero(mask), strict=True))
             self._budget_out = (self._budget_out | out) & ~back
 
     def _alpha(self, h_r: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layout import Layout, build_layout
+from .mechanisms.breaker import BreakerParams
 from .mechanisms.retry import attempts_allowed, delay_slots, mean_backoff_s, slot_weights
 from .network import Network
 
@@ -23,6 +24,7 @@ class LevelMaps:
     routes: np.ndarray  # global route indices
     links: np.ndarray  # links consumed at this level
     child_links: np.ndarray  # links whose caller cell is in this level
+    breaker_links: np.ndarray  # links consumed at this level that have a circuit breaker
     cell_f0: np.ndarray  # first local flow of each cell of the level
     cell_f1: np.ndarray  # one past its last local flow
 
@@ -43,6 +45,8 @@ class Setup:
     queue_limit: np.ndarray  # (C, 1)
     lifo: np.ndarray
     drop: np.ndarray
+    max_wait: np.ndarray  # (C, 1) load shedding's wait target (inf = none)
+    shedding: bool  # any cell sheds
     # flows
     flow_timeout_bins: np.ndarray  # (F, R) int
     flow_timeout_s: np.ndarray  # (F, R)
@@ -63,6 +67,7 @@ class Setup:
     link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
     link_budget_ratio: np.ndarray  # (L,) retry tokens per first try (0: no budget)
     link_budget_cap: np.ndarray  # (L, R) tokens a link's bucket holds (Network.link_budget_cap)
+    breakers: BreakerParams
     route_link: np.ndarray
     route_flow: np.ndarray
     levels: list[LevelMaps]
@@ -88,6 +93,7 @@ def build_setup(net: Network, dt: float) -> Setup:
     link_edge = net.link_edge
     per_edge_slots = slot_weights(net, dt, n_slots)  # (E, M, K)
 
+    breakers = BreakerParams.of_links(net.breaker, link_edge)
     levels = []
     for lv in lay.levels:
         fl = lay.flow_cell[lv.flows] - lv.cells.start
@@ -95,7 +101,7 @@ def build_setup(net: Network, dt: float) -> Setup:
         child = np.flatnonzero((lay.link_cell >= lv.cells.start) & (lay.link_cell < lv.cells.stop))
         levels.append(LevelMaps(
             cells=lv.cells, flows=lv.flows, routes=lv.routes,
-            links=lv.links, child_links=child,
+            links=lv.links, child_links=child, breaker_links=lv.links[breakers.on[lv.links]],
             cell_f0=np.searchsorted(fl, np.arange(n_c), side="left").astype(np.int64),
             cell_f1=np.searchsorted(fl, np.arange(n_c), side="right").astype(np.int64)))
 
@@ -105,6 +111,7 @@ def build_setup(net: Network, dt: float) -> Setup:
         instances=cells(net.instances), concurrency=cells(net.concurrency),
         own_s=cells(net.service_time_mean), cv=cells(net.service_time_cv),
         queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
+        max_wait=net.max_wait[order][:, None], shedding=bool(np.isfinite(net.max_wait).any()),
         flow_timeout_bins=t_bins, flow_timeout_s=np.where(finite, timeout, math.inf),
         in_time=~expired, flow_finite=finite.all(axis=1),
         link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),
@@ -119,6 +126,7 @@ def build_setup(net: Network, dt: float) -> Setup:
         link_slots=per_edge_slots[link_edge],
         link_budget_ratio=net.budget_ratio[link_edge],
         link_budget_cap=np.ascontiguousarray(net.link_budget_cap().T),
+        breakers=breakers,
         route_link=net.route_link, route_flow=lay.route_flow,
         levels=levels, entry_links=np.flatnonzero(caller < 0),
     )

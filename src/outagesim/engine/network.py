@@ -51,6 +51,7 @@ class Network:
     queue_limit: np.ndarray  # float[C] waiting requests per instance (inf = unbounded)
     lifo: np.ndarray  # bool[C]
     drop_expired: np.ndarray  # bool[C]
+    max_wait: np.ndarray  # float[C] load shedding: largest expected wait admitted, s (inf = no shedding)
     # --- edges: service calls and tenant entries (caller_service = -1 for an entry)
     edge_caller: np.ndarray  # int[E] caller service or -1
     edge_tenant: np.ndarray  # int[E] tenant for entry edges or -1
@@ -69,6 +70,7 @@ class Network:
     deadline: np.ndarray  # float[R, E] (inf = none)
     budget_ratio: np.ndarray  # float[E] retry tokens per first try (0: no retry budget)
     budget_burst: np.ndarray  # float[E] most tokens held per calling instance (per tenant for clients)
+    breaker: np.ndarray  # float[E, 5] threshold (0: no breaker), window s, min requests, open time s, probes
     # --- links (edge x caller cell, or edge x tenant) and their routes to callee cells
     link_edge: np.ndarray  # int[L]
     link_cell: np.ndarray  # int[L] caller cell, -1 for entry links

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import Spec
-from .quantities import Number, Seconds
+from .quantities import FixedSeconds, Number, Seconds
 
 
 class Backoff(Spec):
@@ -42,6 +42,19 @@ class Retry(Spec):
     budget: RetryBudget | None = None
 
 
+class CircuitBreaker(Spec):
+    """Fail calls fast while the callee is failing: opens when at least ``error_threshold`` of the
+    attempts of the last ``window`` failed (once ``min_requests`` attempts are in it), stays open for
+    ``open_time``, then lets ``half_open_probes`` attempts through and closes if fewer than the
+    threshold of them fail, else opens again."""
+
+    error_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    window: FixedSeconds = 10.0
+    min_requests: float = Field(default=20.0, ge=1.0)
+    open_time: FixedSeconds = 30.0
+    half_open_probes: int = Field(default=5, ge=1)
+
+
 class Call(Spec):
     """A dependency of one service on another (the callee is the key under ``calls``)."""
 
@@ -51,6 +64,7 @@ class Call(Spec):
     parallel: bool = False
     timeout: Seconds | None = None
     retry: Retry = Retry()
+    circuit_breaker: CircuitBreaker | None = None
 
     @model_validator(mode="after")
     def _sync_needs_timeout(self) -> Call:
@@ -65,3 +79,6 @@ class QueuePolicy(Spec):
     limit: int | None = Field(default=None, ge=0, description="waiting requests per instance; none = unbounded")
     discipline: Literal["fifo", "lifo"] = "fifo"
     drop_expired: bool = False
+    max_wait: FixedSeconds | None = Field(
+        default=None, description="load shedding: reject an arrival whose expected wait (requests ahead x hold "
+                                  "time / workers) exceeds this; none = no shedding")

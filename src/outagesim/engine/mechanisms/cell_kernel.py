@@ -187,7 +187,9 @@ def update_level(
                     q_before += q[f, r, b]
                     s_tot += s[f, r, b]
             x = q_before + s_tot
-            room = room_limit[ci, r] + srv - x if srv > _EPS else 0.0
+            # room: the waiting room and free workers now, plus what the busy workers complete in the step
+            # (a bounded queue admits arrivals as it drains, not only up to its level at the step's start)
+            room = room_limit[ci, r] + srv - x + srv * dt / max(h, _EPS) if srv > _EPS else 0.0
             admit = 1.0
             if a_tot > _EPS:
                 admit = min(max(room / a_tot, 0.0), 1.0)

@@ -121,13 +121,15 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 @njit(cache=True)
 def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
             st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final,
-            budget_ratio, budget_cap, budget, first, denied):
+            budget_ratio, budget_cap, budget, first, denied, blocked, link_failed):
     """Outcomes back to links, then retries into the delay line or final failures; link statistics.
 
     ``alpha`` is per replica (its sub-step over the statistics' time constant); 0 skips the replica.
     A link with a retry budget (``budget_ratio`` > 0) first adds ``budget_ratio`` tokens per first try
     sent since its last update (``first``, then cleared) up to ``budget_cap``; its retries then take one
     token each, and the share it has no tokens for becomes final failures (``denied``).
+    Calls an open circuit breaker failed at once (``blocked``, then cleared) are final failures that took
+    no time. ``link_failed`` gets each link's failed attempts (for its breaker).
     """
     r_n = fails.shape[1]
     k_n = fails.shape[2]
@@ -158,6 +160,7 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
             a = alpha[r]
             if a <= 0.0:
                 link_final[lk, r] = 0.0
+                link_failed[lk, r] = 0.0
                 continue
             final = 0.0
             failed = 0.0
@@ -190,9 +193,13 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                             delay[lk, r, (step + j) % m_n, k + 1] += x * w
                 else:
                     final += x
+            fast = blocked[lk, r]
+            blocked[lk, r] = 0.0
+            link_failed[lk, r] = failed
+            final += fast
             link_final[lk, r] = final
             st_fail[lk, r] += a * (failed - st_fail[lk, r])
-            st_done[lk, r] += a * (failed + link_succ[lk, r] - st_done[lk, r])
+            st_done[lk, r] += a * (failed + link_succ[lk, r] + fast - st_done[lk, r])
             st_final[lk, r] += a * (final - st_final[lk, r])
             st_lat[lk, r] += a * (lat_s[lk, r] - st_lat[lk, r])
-            st_lat_n[lk, r] += a * (lat_n[lk, r] - st_lat_n[lk, r])
+            st_lat_n[lk, r] += a * (lat_n[lk, r] + fast - st_lat_n[lk, r])
