@@ -47,7 +47,8 @@ def calls(draw) -> dict:
 
 @st.composite
 def systems(draw) -> tuple[dict, dict, int]:
-    """(model dict, scenario dict, steps): 1-6 services in 1-2 zones on a random DAG, with random faults."""
+    """(model dict, scenario dict, steps): 1-6 services in 1-2 zones on a random DAG, with random faults,
+    some with load shedding or a cache."""
     zones = ("z1", "z2")[: draw(st.integers(1, 2))]
     n = draw(st.integers(1, 6))
     names = [f"s{i}" for i in range(n)]
@@ -57,10 +58,14 @@ def systems(draw) -> tuple[dict, dict, int]:
         callees = draw(st.lists(st.sampled_from(names[i + 1:]), unique=True)) if i < n - 1 else []
         queue = {"limit": draw(st.none() | st.integers(0, 20)),
                  "discipline": draw(st.sampled_from(["fifo", "lifo"])), "drop_expired": draw(st.booleans())}
+        if draw(st.booleans()):
+            queue["max_wait"] = f"{draw(st.integers(5, 500))}ms"
         services[name] = service(
             {z: draw(st.integers(1, 4)) for z in here}, mean_s=draw(st.floats(1e-3, 0.05)),
             cv=draw(st.floats(0.0, 2.0)), concurrency=draw(st.integers(1, 8)),
             calls={c: draw(calls()) for c in callees}, queue=queue, startup_s=draw(st.floats(0.0, 2.0)))
+        if draw(st.booleans()):
+            services[name]["cache"] = {"hit_ratio": draw(st.floats(0.0, 0.99)), "warmup": "10s"}
     entry = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
     s0 = services[entry[0]]
     capacity = sum(s0["instances"].values()) * s0["concurrency"] / float(s0["service_time"]["mean"][:-1])

@@ -72,7 +72,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
 
     cells, cell_service, cell_zone = [], [], []
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("inst", "conc", "mean", "cv", "start")}
-    qlimit, lifo, drop, shed = [], [], [], []
+    qlimit, lifo, drop, shed, cache = [], [], [], [], []
     for s, svc in model.services.items():
         for zname, count in svc.instances.items():
             q = resolve_zone(model, zname)
@@ -88,6 +88,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
             lifo.append(svc.queue.discipline == "lifo")
             drop.append(svc.queue.drop_expired)
             shed.append(math.inf if svc.queue.max_wait is None else float(svc.queue.max_wait))
+            cache.append((svc.cache.hit_ratio, svc.cache.warmup) if svc.cache else (0.0, 1.0))
     stack = {k: np.stack(v, axis=1) for k, v in cols.items()}
     cell_service_a = np.array(cell_service, dtype=np.int64)
     cell_zone_a = np.array(cell_zone, dtype=np.int64)
@@ -179,7 +180,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         instances=stack["inst"], concurrency=stack["conc"], service_time_mean=stack["mean"],
         service_time_cv=stack["cv"], startup_time=stack["start"],
         queue_limit=np.array(qlimit), lifo=np.array(lifo, bool), drop_expired=np.array(drop, bool),
-        max_wait=np.array(shed, float),
+        max_wait=np.array(shed, float), cache=np.array(cache, float).reshape(-1, 2),
         edge_caller=ints("caller"), edge_tenant=ints("tenant"), edge_callee=ints("callee"),
         edge_order=ints("order"), per_request=per_replica("perreq"),
         sync=np.array(e_cols["sync"], bool), hard=np.array(e_cols["hard"], bool),

@@ -22,9 +22,10 @@ from .des_inputs import ASYNC, SEQ, anchor_hour, call_plans, change_times, route
 from .des_state import DET, EXP, Call, Cell, Recorder, Tenant, Visit
 from .mechanisms.breaker import CLOSED, HALF_OPEN, OPEN
 from .mechanisms.breaker import EVENT as BREAKER_EVENT
+from .mechanisms.cache import restore, warm
 from .network import JITTER_EQUAL, JITTER_FULL, Network
 
-HOLD_EST_WEIGHT = 0.05  # a cell's hold estimate (for load shedding) follows its last ~20 completions
+RECENT = 0.05  # weight of one completion in a cell's running means (hold for shedding, miss success for caches)
 _EPS_S = 1e-12  # slack for float rounding when a timer event lands on an expiry time
 
 
@@ -128,6 +129,9 @@ class ReplicaRun:
         """Instances go up or down; a lost share of in-service and waiting requests fails as errors."""
         x.mark(self.env.now)
         old = x.factor
+        if x.hit > 0.0:  # restored instances come back with empty caches
+            self._warm(x)
+            x.warmth = float(restore(x.warmth, x.inst * old, x.inst * factor))
         x.set_capacity(factor)
         if factor >= old:
             self._dispatch(x)
@@ -401,8 +405,22 @@ class ReplicaRun:
     def _own_done(self, ev: Event) -> None:
         """Own work done: go on to the calls unless the worker was lost meanwhile."""
         v: Visit = ev._value
-        if not v.dead:
-            self._run_plan(v)
+        if v.dead:
+            return
+        x = v.cell
+        if x.hit > 0.0:
+            self._warm(x)
+            if self.rng.random() < x.hit * x.warmth:
+                self._finish(v)  # a cache hit: none of the calls
+                return
+            v.miss = True
+        self._run_plan(v)
+
+    def _warm(self, x: Cell) -> None:
+        """Bring a cell's cache warmth up to now (its misses' recent success share sets the pace)."""
+        now = self.env.now
+        x.warmth = float(warm(x.warmth, now - x.warm_t, x.miss_ok, x.warmup))
+        x.warm_t = now
 
     def _run_plan(self, v: Visit) -> None:
         """Make the service's calls step by step (see des.py); respond when they are done."""
@@ -471,7 +489,10 @@ class ReplicaRun:
         x.last = now
         x.busy -= 1
         started = x.in_service.pop(v)
-        x.hold_est += HOLD_EST_WEIGHT * (now - started - x.hold_est)
+        x.hold_est += RECENT * (now - started - x.hold_est)
+        if v.miss:
+            self._warm(x)
+            x.miss_ok += RECENT * ((0.0 if v.failed else 1.0) - x.miss_ok)
         x.n_done += 1
         x.lat.append(now - v.t)
         ok = not v.failed and not (x.err_p > 0 and self.rng.random() < x.err_p)

@@ -25,7 +25,7 @@ class Cell:
         "i", "inst", "conc", "qlimit", "factor", "c", "healthy", "qcap", "busy", "queue", "lifo", "drop",
         "base_mean", "mean", "cv", "kind", "err_p", "in_service", "plan", "n_arr", "n_done", "n_good",
         "n_err", "n_to", "lat", "q_area", "b_area", "last", "w_area", "h_area", "cap_last", "waits", "wait_t",
-        "max_wait", "hold_est")
+        "max_wait", "hold_est", "hit", "warmup", "warmth", "warm_t", "miss_ok")
 
     def __init__(self, net: Network, r: int, c: int, plan: list):
         self.i, self.plan = c, plan
@@ -45,6 +45,8 @@ class Cell:
         self.set_capacity(1.0)
         self.set_mean(self.base_mean)
         self.hold_est = self.base_mean  # mean hold of recent completions (own work and sync calls)
+        self.hit, self.warmup = float(net.cache[c, 0]), float(net.cache[c, 1])  # cache (hit 0: none)
+        self.warmth, self.warm_t, self.miss_ok = 1.0, 0.0, 1.0
 
     def set_mean(self, mean: float) -> None:
         """Own-work mean (base + injected latency) and the distribution it implies."""
@@ -109,11 +111,11 @@ class Visit:
     """One attempt at one cell: waiting, then holding a worker through its own work and its calls."""
 
     __slots__ = ("call", "cell", "t", "replied", "timed_out", "dead", "failed", "degraded", "step", "mode",
-                 "left", "cur")
+                 "left", "cur", "miss")
 
     def __init__(self, call: Call, cell: Cell, t: float):
         self.call, self.cell, self.t = call, cell, t
-        self.replied = self.timed_out = self.dead = self.failed = self.degraded = False
+        self.replied = self.timed_out = self.dead = self.failed = self.degraded = self.miss = False
         self.step = 0
 
 

@@ -30,6 +30,7 @@ from ..record import Event, RunRecord
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
 from .mechanisms.breaker import EVENT, Breakers
+from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import along_calls, call_effects, scatter_add
 from .mechanisms.cell_kernel import update_level
 from .mechanisms.demand import arrivals, ou_step
@@ -85,6 +86,8 @@ class FluidEngine:
         self._budget_out = np.zeros((n_l, r), bool)  # a link's budget denied retries and has not refilled
         self.events: list[Event] = []  # what mechanisms did, per replica
         self.breakers = Breakers(su.breakers, r) if su.breakers.on.any() else None
+        self.has_cache = bool(np.any(su.cache_hit > 0))
+        self.warmth = np.ones((n_c, r))  # cache warmth per cell (cells without a cache ignore it)
         self._blocked = np.zeros((n_l, r))  # calls open breakers failed at once, per link
         self._link_failed = np.zeros((n_l, r))
         self._t = 0.0
@@ -184,6 +187,8 @@ class FluidEngine:
             self.s -= gone_s
             lost_work = gone_q.sum() + gone_s.sum()
             fails += np.einsum("frb,frbk->frk", (gone_q + gone_s) * su.in_time, self.mix)
+        if self.has_cache:
+            self.warmth = restore(self.warmth, self.cap_prev, cap)
         self.cap_prev = cap
         # 1. demand and the retries due in this bin (or, in a coarse step, since its start), spread
         # evenly over its sub-steps
@@ -268,9 +273,13 @@ class FluidEngine:
         call_s = call_time(self._lat(), self._ratio(self.st_fail, self.st_done), su.link_allowed,
                            su.link_backoffs)
         own = su.own_s + added
-        hold, fail, thin = call_effects(
+        miss = miss_share(su.cache_hit, self.warmth) if self.has_cache else None
+        hold, fail, thin, calls_ok = call_effects(
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
-            su.link_per_request, call_s, self._ratio(self.st_final, self.st_done))
+            su.link_per_request, call_s, self._ratio(self.st_final, self.st_done), miss)
+        if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
+            thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
+            self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)
         hold = np.maximum(hold, 1e-9)
         self._hold = hold
         # hold-time variance: own work's, plus the callees' sojourn variance along the same calls
@@ -292,7 +301,8 @@ class FluidEngine:
         unbounded = np.isinf(su.queue_limit)
         room = np.where(unbounded, np.inf, np.where(unbounded, 0.0, su.queue_limit) * su.instances * cap)
         if su.shedding:  # admit only what can start within max_wait: waiting room = max_wait x workers / hold
-            room = np.minimum(room, su.max_wait * servers / hold)
+            sheds = np.isfinite(su.max_wait)  # (inf x 0 workers would be NaN for the others)
+            room = np.minimum(room, np.where(sheds, np.where(sheds, su.max_wait, 0.0) * servers / hold, np.inf))
         rows, knots = self.table.rows, self.table.knots
         # workers of sync callers that can be waiting on a callee at once (finite-source queue)
         link_tokens = np.where(su.closed_loop[:, None], servers[np.maximum(su.layout.link_cell, 0)], 0.0)

@@ -46,6 +46,8 @@ class Setup:
     lifo: np.ndarray
     drop: np.ndarray
     max_wait: np.ndarray  # (C, 1) load shedding's wait target (inf = none)
+    cache_hit: np.ndarray  # (C, 1) cache hit ratio when warm (0: no cache)
+    cache_warmup: np.ndarray  # (C, 1) s
     shedding: bool  # any cell sheds
     # flows
     flow_timeout_bins: np.ndarray  # (F, R) int
@@ -112,6 +114,7 @@ def build_setup(net: Network, dt: float) -> Setup:
         own_s=cells(net.service_time_mean), cv=cells(net.service_time_cv),
         queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
         max_wait=net.max_wait[order][:, None], shedding=bool(np.isfinite(net.max_wait).any()),
+        cache_hit=net.cache[order, 0][:, None], cache_warmup=net.cache[order, 1][:, None],
         flow_timeout_bins=t_bins, flow_timeout_s=np.where(finite, timeout, math.inf),
         in_time=~expired, flow_finite=finite.all(axis=1),
         link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),

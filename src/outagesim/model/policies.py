@@ -73,6 +73,17 @@ class Call(Spec):
         return self
 
 
+class Cache(Spec):
+    """A cache in front of a service's calls: a hit answers without making any of them.
+
+    A share ``hit_ratio`` x warmth of requests hit. Restored instances come back cold (warmth 0 for
+    their share), and a cache warms with time constant ``warmup`` while its misses' calls succeed.
+    """
+
+    hit_ratio: float = Field(ge=0.0, lt=1.0)
+    warmup: FixedSeconds = Field(default=300.0, gt=0.0)
+
+
 class QueuePolicy(Spec):
     """The waiting line in front of a service's workers."""
 

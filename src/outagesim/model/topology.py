@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import Spec
-from .policies import Call, QueuePolicy
+from .policies import Cache, Call, QueuePolicy
 from .quantities import Number, Seconds
 
 
@@ -47,3 +47,4 @@ class Service(Spec):
     queue: QueuePolicy = QueuePolicy()
     startup_time: Seconds = 0.0
     calls: dict[str, Call] = Field(default_factory=dict, description="callee service name -> call")
+    cache: Cache | None = None

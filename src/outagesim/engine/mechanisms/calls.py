@@ -43,8 +43,13 @@ def call_effects(
     per_request: np.ndarray,  # (L, R)
     call_s: np.ndarray,  # (L, R) expected time on one call including retries
     final_fail: np.ndarray,  # (L, R) share of calls that finally fail
+    miss: np.ndarray | None = None,  # (C, R) share of requests that make the calls (cache misses)
 ):
-    """Return (hold_s (C, R), fail_frac (C, R), thin (L, R))."""
+    """Return (hold_s (C, R), fail_frac (C, R), thin (L, R), calls_ok (C, R)).
+
+    ``calls_ok`` is the share of requests making the calls whose hard sync calls all succeed; with a
+    cache, only misses make them (``hold`` and ``fail`` average over hits and misses).
+    """
     svc = link_cell >= 0
     hard_sync = svc & link_sync & link_hard
     log_ok = np.where(hard_sync[:, None], per_request * np.log1p(-np.clip(final_fail, 0.0, 1 - 1e-12)), 0.0)
@@ -59,11 +64,16 @@ def call_effects(
             earlier = hard_sync & (link_order < order)
             scatter_add(acc, link_cell[earlier], log_ok[earlier])
             thin[later] = np.exp(acc[link_cell[later]])
-    hold = along_calls(own_s, call_s, per_request, thin, link_cell, link_sync, link_parallel)
+    made = per_request if miss is None else per_request * np.where(svc[:, None], miss[np.maximum(link_cell, 0)], 1.0)
+    hold = along_calls(own_s, call_s, made, thin, link_cell, link_sync, link_parallel)
     total_log_ok = np.zeros_like(own_s)
     scatter_add(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
-    fail = 1.0 - (1.0 - err_frac) * np.exp(total_log_ok)
-    return hold, fail, thin
+    calls_ok = np.exp(total_log_ok)
+    if miss is None:
+        fail = 1.0 - (1.0 - err_frac) * calls_ok
+    else:
+        fail = 1.0 - (1.0 - err_frac) * (1.0 - miss + miss * calls_ok)
+    return hold, fail, thin, calls_ok
 
 
 def along_calls(
