@@ -16,7 +16,9 @@ from ..errors import ScenarioError
 from ..model import Model, Scenario
 from ..model.names import qualified_zones, resolve_target, resolve_zone
 from ..model.quantities import central, is_uncertain, parse_offset
-from ..model.scenario import CapacityLoss, ErrorInjection, LatencyInjection
+from ..model.scenario import CapacityLoss, CapacityRemoval, ErrorInjection, LatencyInjection
+from ..record import Event
+from .mechanisms.capacity_tool import removal_steps
 from .network import (
     EFFECT_CAPACITY,
     EFFECT_ERRORS,
@@ -170,7 +172,8 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
     dt = scenario.dt if scenario.dt is not None else shortest_timeout(model) / 5
     if dt <= 0:
         raise ScenarioError(f"dt must be positive, found {dt}")
-    effects = tuple(_effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services))
+    notes: list[Event] = []  # what compiling the scenario decided (the capacity tool's cuts)
+    effects = tuple(_effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes))
 
     return Network(
         replicas=replicas, seed=seed, first_replica=first_replica,
@@ -203,11 +206,11 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         value_per_minute_down=np.array([t.value.per_minute_down for t in model.tenants.values()]),
         anchor=scenario.anchor, duration_s=scenario.duration, dt_s=dt,
         record_every_s=scenario.record_every, lb_detect_s=LB_DETECT_S, effects=effects,
-        max_dt_s=scenario.max_dt or 0.0,
+        max_dt_s=scenario.max_dt or 0.0, notes=tuple(notes),
     )
 
 
-def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services):
+def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes):
     for name, fault in scenario.faults.items():
         try:
             target = resolve_target(model, fault.target)
@@ -219,6 +222,10 @@ def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, servi
         sset = {services.index(s) for s in target.services} if target.services else None
         hit = np.array([c for c in range(len(cells))
                         if cell_zone[c] in zset and (sset is None or cell_service[c] in sset)], np.int64)
+        if isinstance(fault, CapacityRemoval):
+            yield from _tool_effects(model, name, draw(fault.fraction, f"faults.{name}.fraction"), start, end, hit,
+                                     cell_service, services, notes, draw.first)
+            continue
         if isinstance(fault, CapacityLoss):
             kind, mag = EFFECT_CAPACITY, draw(fault.fraction, f"faults.{name}.fraction")
         elif isinstance(fault, LatencyInjection):
@@ -228,3 +235,22 @@ def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, servi
         else:  # zone, region or service down
             kind, mag = EFFECT_CAPACITY, np.ones(draw.replicas)
         yield Effect(name, kind, start, end, hit, np.clip(mag, 0.0, None))
+
+
+def _tool_effects(model, name, requested, start, end, hit, cell_service, services, notes, first_replica):
+    """A capacity removal, per target service within its safeguards (mechanisms/capacity_tool.py).
+
+    Where ``min_share`` cuts the request, a ``capacity_tool_limited`` note says so, per replica.
+    """
+    requested = np.asarray(requested, float)
+    for svc in sorted({cell_service[c] for c in hit}):
+        guard = model.services[services[svc]].capacity_safeguards
+        min_share = guard.min_share if guard else 0.0
+        for r in np.flatnonzero(requested > 1.0 - min_share + 1e-12):
+            notes.append(Event(start, "capacity_tool_limited", services[svc],
+                               f"{name}: removed {1 - min_share:.0%} of the {requested[r]:.0%} requested "
+                               f"(min_share {min_share:g})", int(r) + first_replica))
+        rate = guard.max_removal_per_minute / 60.0 if guard and guard.max_removal_per_minute else math.inf
+        cells = np.array([c for c in hit if cell_service[c] == svc], np.int64)
+        for t, mag in removal_steps(requested, min_share, rate, start, end):
+            yield Effect(name, EFFECT_CAPACITY, t, end, cells, mag)

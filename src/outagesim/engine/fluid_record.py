@@ -88,7 +88,7 @@ class Recorder:
         for i, c in enumerate(order):
             for m in CELL_METRICS:
                 series[("cell", net.cells[c], m)] = self.cell[m][i]
-        events = list(eng.events)
+        events = list(eng.events) + list(net.notes)
         for e in net.effects:
             events.append(Event(e.start_s, "fault_start", e.name))
             if np.isfinite(e.end_s):

@@ -95,6 +95,7 @@ class Network:
     lb_detect_s: float
     effects: tuple[Effect, ...] = field(default_factory=tuple)
     max_dt_s: float = 0.0  # longest coarse step while a replica is quasi-stationary (0: never coarser than dt)
+    notes: tuple = ()  # record.Event: decisions made while compiling (the capacity tool's cuts)
 
     # ------------------------------------------------------------------ time-varying inputs
     @property

@@ -20,7 +20,7 @@ from ..errors import Problem
 from ._source import Locate, Path, dotted
 from .names import did_you_mean, qualified_zones, resolve_target, zone_aliases
 from .quantities import Fixed, Triangular, Uniform, central, parse_offset
-from .scenario import CapacityLoss, ErrorInjection, RegionDown, Scenario, ServiceDown, ZoneDown
+from .scenario import CapacityLoss, CapacityRemoval, ErrorInjection, RegionDown, Scenario, ServiceDown, ZoneDown
 from .system import Model
 
 MAX_CYCLES = 500  # simple cycles examined per check; the count can grow exponentially with the graph
@@ -312,7 +312,7 @@ def check_scenario(scenario: Scenario, model: Model | None = None,
                 out.append(_problem(locate, p + ("at",), f"a time within the run ({scenario.duration:g} s)",
                                     f"{at:g} s after the anchor", "the fault never happens",
                                     severity="warning"))
-        if isinstance(fault, CapacityLoss | ErrorInjection):
+        if isinstance(fault, CapacityLoss | CapacityRemoval | ErrorInjection):
             out += _range(locate, p + ("fraction",), fault.fraction, "a fraction from 0 to 1", low=0, high=1)
         if fault.duration is not None:
             out += _range(locate, p + ("duration",), fault.duration, "a duration above 0", low=0, strict=True)

@@ -38,6 +38,14 @@ class CapacityLoss(_Fault):
     fraction: Number = Field(description="share of the target's instances lost, 0..1")
 
 
+class CapacityRemoval(_Fault):
+    """Capacity removed on purpose, by an operator or automation through the capacity tool: the target
+    services' ``capacity_safeguards`` cut the request and pace it."""
+
+    kind: Literal["capacity_removal"]
+    fraction: Number = Field(description="share of the target's instances the tool is asked to remove, 0..1")
+
+
 class LatencyInjection(_Fault):
     kind: Literal["latency"]
     added: Seconds = Field(description="extra own work per request while the fault lasts")
@@ -49,7 +57,7 @@ class ErrorInjection(_Fault):
 
 
 Fault = Annotated[
-    ZoneDown | RegionDown | ServiceDown | CapacityLoss | LatencyInjection | ErrorInjection,
+    ZoneDown | RegionDown | ServiceDown | CapacityLoss | CapacityRemoval | LatencyInjection | ErrorInjection,
     Field(discriminator="kind"),
 ]
 

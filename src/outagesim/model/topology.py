@@ -37,6 +37,15 @@ ServiceKind = Literal[
 ]
 
 
+class CapacitySafeguards(Spec):
+    """Limits the capacity tool honours when it removes this service's instances."""
+
+    min_share: float = Field(default=0.0, ge=0.0, le=1.0,
+                             description="never take the service below this share of its instances")
+    max_removal_per_minute: float | None = Field(default=None, gt=0.0,
+                                                 description="share of its instances removed per minute at most")
+
+
 class Service(Spec):
     """A pool of identical instances per zone; each instance has ``concurrency`` workers."""
 
@@ -48,3 +57,4 @@ class Service(Spec):
     startup_time: Seconds = 0.0
     calls: dict[str, Call] = Field(default_factory=dict, description="callee service name -> call")
     cache: Cache | None = None
+    capacity_safeguards: CapacitySafeguards | None = None
