@@ -74,3 +74,24 @@ def test_engines_agree_on_the_breaker_timeline():
     fluid, des = breaker_moves(run("fluid", BREAKER)), breaker_moves(run("des", BREAKER))
     assert [k for _, k in fluid] == [k for _, k in des]
     assert max(abs(a - b) for (a, _), (b, _) in zip(fluid, des, strict=True)) <= 1.0
+
+
+@pytest.mark.parametrize("engine", ["fluid", "des"])
+def test_breakers_sharing_a_callee_cell_all_close(engine):
+    """front in two zones calls back, which runs in z1 only: both links' breakers feed one flow into
+    back@z1. Each opens during the slowdown and closes after it (in the fluid engine a half-open link
+    whose probes' answers were credited to the other link decides one timeout after its last probe)."""
+    call = nets.call(0.5, required="soft")
+    call["circuit_breaker"] = BREAKER
+    m = nets.model({"front": nets.service({"z1": 8, "z2": 5}, mean_s=5e-3, calls={"back": call}),
+                    "back": nets.service({"z1": 4}, mean_s=5e-3)},
+                   {"users": nets.tenant("front", 100.0, timeout_s=2.0)}, zones=("z1", "z2"))
+    sc = nets.scenario(150.0, record_every_s=INTERVAL,
+                       faults={"slow": nets.fault("latency", "back", SLOW_AT, SLOW_S, added_s=2.0)})
+    net = nets.build(m, sc, seed=5)
+    rec = simulate_fluid(net, noise=False) if engine == "fluid" else simulate_des(net, force=True)
+    for zone in ("z1", "z2"):
+        moves = [e.kind for e in rec.events if e.entity == f"{nets.cell('front', zone)} -> back"]
+        assert "breaker_open" in moves and moves[-1] == "breaker_closed", (zone, moves)
+    back = rec.get("cell", nets.cell("back"), "arrivals")[0]
+    assert back[-4:].mean() == pytest.approx(100.0, rel=0.1)  # all of front's calls reach back again

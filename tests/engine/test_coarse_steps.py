@@ -7,6 +7,7 @@ around a fault always run fine; and replica k stays independent of the replica c
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from outagesim.engine.fluid import FluidEngine, coarse_factor, simulate_fluid
 from tests.engine import nets
@@ -40,12 +41,14 @@ def test_coarse_factor_fits_max_dt_and_divides_the_record_interval():
     assert coarse_factor(60.0, 0.2, 50) == 50  # never past a record boundary
 
 
-def test_coarse_run_matches_the_fine_run_without_noise():
+@pytest.mark.parametrize("at_s", [DIP_AT_S, DIP_AT_S + 0.05])
+def test_coarse_run_matches_the_fine_run_without_noise(at_s):
     """Noise off: every tenant series of the coarse run is within 1e-6 (relative) of the fine run's,
-    while at least 80% of its replica-bins are covered by coarse steps."""
+    while at least 80% of its replica-bins are covered by coarse steps; also with the dip between two
+    bin starts (a coarse step must not begin in the bin that applies it)."""
     m = light(sigma=0.0, uncertain=False)
-    fine = simulate_fluid(nets.build(m, night(None), replicas=2, seed=1), noise=False)
-    coarse = simulate_fluid(nets.build(m, night(10.0), replicas=2, seed=1), noise=False)
+    fine = simulate_fluid(nets.build(m, night(None, at_s=at_s), replicas=2, seed=1), noise=False)
+    coarse = simulate_fluid(nets.build(m, night(10.0, at_s=at_s), replicas=2, seed=1), noise=False)
     assert coarse.info["coarse_share"] >= 0.8, coarse.info["coarse_share"]
     bins = fine.info["steps"]
     assert fine.info["updates"] - coarse.info["updates"] >= 0.75 * bins  # three quarters of the bins skipped
@@ -91,3 +94,21 @@ def test_coarse_replicas_stay_independent():
         for name in ("q", "s", "link_out", "ou", "sojourn"):
             assert np.array_equal(getattr(few, name), getattr(many, name)[:, :4]), (n, name)
     assert mixed > 0, "no step mixed replicas in and out of coarse steps: the test shows nothing"
+
+
+def test_paced_removal_keeps_replicas_independent():
+    """A capacity removal paced by safeguards has as many steps as the largest draw needs; a replica
+    whose own draw is done sooner must not see the rest as changes of its own: its change times, and
+    so its coarse steps, are the same whether 4 or 16 replicas run."""
+    m = light()
+    m["services"]["back"]["capacity_safeguards"] = {"max_removal_per_minute": 0.3}
+    removal = nets.fault("capacity_removal", "back", 100.0, fraction={"dist": "uniform", "low": 0.05, "high": 0.9})
+    sc = nets.scenario(400.0, record_every_s=10.0, faults={"removal": removal})
+    sc["max_dt"] = "10s"
+    few, many = nets.build(m, sc, replicas=4, seed=3), nets.build(m, sc, replicas=16, seed=3)
+    assert len(few.effects) < len(many.effects), "the largest draws need the same steps: the test shows nothing"
+    own = few.replica_change_times()
+    np.testing.assert_array_equal(own, many.replica_change_times()[:4, : own.shape[1]])  # NaN: no change
+    a, b = simulate_fluid(few), simulate_fluid(many)
+    for key, series in a.series.items():
+        assert np.array_equal(series, b.series[key][:4], equal_nan=True), key

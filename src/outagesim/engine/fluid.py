@@ -85,7 +85,11 @@ class FluidEngine:
         self._denied = np.zeros((n_l, r))
         self._budget_out = np.zeros((n_l, r), bool)  # a link's budget denied retries and has not refilled
         self.events: list[Event] = []  # what mechanisms did, per replica
-        self.breakers = Breakers(su.breakers, r) if su.breakers.on.any() else None
+        self.breakers = None
+        if su.breakers.on.any():  # a probe's answer comes within its call's timeout (async: open_time)
+            timeout = net.timeout[:, su.link_edge].T  # (L, R)
+            wait = np.where(np.isfinite(timeout), timeout, su.breakers.open_time) + self.dt
+            self.breakers = Breakers(su.breakers, r, wait)
         self.has_cache = bool(np.any(su.cache_hit > 0))
         self.warmth = np.ones((n_c, r))  # cache warmth per cell (cells without a cache ignore it)
         self._blocked = np.zeros((n_l, r))  # calls open breakers failed at once, per link
@@ -237,22 +241,27 @@ class FluidEngine:
     def _quiet(self, t: float) -> np.ndarray:
         """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
 
-        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, and at each
-        cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts would outlive their timeout (the
-        fluid's residence is exponential: e^(-timeout/sojourn)). Then the stationary solution that one
-        long cell update reaches is the state, and what ageing once per coarse step instead of once per
-        bin misses is those few timeouts. The test reads no bins, which coarse steps age slowly. A change
-        (fault, restart, the load balancer seeing one) in the step, or one bin after it, keeps the
+        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, no breaker open,
+        every cache warm (99%), and at each cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts
+        would outlive their timeout (the fluid's residence is exponential: e^(-timeout/sojourn)). Then the
+        stationary solution that one long cell update reaches is the state, and what ageing once per
+        coarse step instead of once per bin misses is those few timeouts. The test reads no bins, which
+        coarse steps age slowly. A change of its own (fault, restart, the load balancer seeing one) that
+        a bin of the step would apply, from one bin before its start to one bin after its end, keeps the
         replica in bins; a queue that starts to build in a coarse step shows as saturation or a longer
         sojourn at the next step's start.
         """
         su = self.su
         end = t + self.coarse_k * self.dt
         ch = self._changes
-        ok = (self.m_r == 1) & ~((ch >= t - 1e-9) & (ch <= end + self.dt)).any(axis=1)
+        # a change in (t - dt, t] is applied by the bin at t: the first of the step, which would apply it
+        # to a replica that does not move in it
+        ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
         ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
         if self.breakers is not None:
             ok &= self.breakers.closed()
+        if self.has_cache:  # a warming cache changes its callees' load
+            ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
         soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
@@ -359,7 +368,7 @@ class FluidEngine:
     def _break(self, links: np.ndarray, active: np.ndarray) -> None:
         """Open or half-open breakers on ``links`` fail calls at once: off the link, into ``_blocked``."""
         sent = self.link_out[links]
-        share = self.breakers.admit(links, sent.sum(axis=2), active)
+        share = self.breakers.admit(links, sent.sum(axis=2), active, self._t)
         if np.any(share < 1.0):
             self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
             self.link_out[links] = sent * share[:, :, None]

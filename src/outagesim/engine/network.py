@@ -168,7 +168,8 @@ class Network:
         return burst * np.where(self.link_cell[None, :] >= 0, self.instances[:, callers], 1.0)
 
     def replica_change_times(self) -> np.ndarray:
-        """Each replica's own change times, and when its load balancers see them, float[R, n] (row-sorted).
+        """Each replica's own change times, and when its load balancers see them, float[R, n] (row-sorted,
+        NaN where an effect does nothing in that replica).
 
         A replica's coarse steps must not span one; the union over replicas would make replica k's steps
         depend on how many replicas run.
@@ -176,11 +177,12 @@ class Network:
         r = self.replicas
         cols = [np.zeros((r, 1))]
         for e in self.effects:
-            cols.append(np.full((r, 1), e.start_s))
+            acts = (e.magnitude > 0.0)[:, None]  # an effect of size 0 in this replica changes nothing (NaN)
+            cols.append(np.where(acts, e.start_s, np.nan))
             if np.isfinite(e.end_s):
-                cols.append(np.full((r, 1), e.end_s))
+                cols.append(np.where(acts, e.end_s, np.nan))
                 if e.kind == EFFECT_CAPACITY:
-                    cols.append(e.end_s + self.startup_time[:, e.cells])
+                    cols.append(np.where(acts, e.end_s + self.startup_time[:, e.cells], np.nan))
         ts = np.concatenate(cols, axis=1)
         return np.sort(np.concatenate([ts, ts + self.lb_detect_s], axis=1), axis=1)
 

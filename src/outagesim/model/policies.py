@@ -49,7 +49,7 @@ class CircuitBreaker(Spec):
     threshold of them fail, else opens again."""
 
     error_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    window: FixedSeconds = 10.0
+    window: FixedSeconds = Field(default=10.0, gt=0.0)
     min_requests: float = Field(default=20.0, ge=1.0)
     open_time: FixedSeconds = 30.0
     half_open_probes: int = Field(default=5, ge=1)
