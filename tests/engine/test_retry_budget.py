@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from outagesim.analysis.windows import recovery_time
 from outagesim.engine.des import simulate_des
 from outagesim.engine.fluid import simulate_fluid
 from outagesim.record import RunRecord
 from tests.engine import nets
-from tests.fidelity.test_metastability import DIP_AT, DIP_FOR, INTERVAL, storm_model, storm_scenario
+from tests.fidelity.test_metastability import storm_model, storm_outcome
 
 RATIO = 0.2
 DURATION_S = 60.0
@@ -75,9 +74,5 @@ def test_budget_lets_the_retry_storm_recover(engine):
     (measured: fluid 40 s, request level 45 s)."""
     m = storm_model("fifo", False)
     m["tenants"]["users"]["client"]["retry"]["budget"] = {"ratio": 0.1, "burst": 10.0}
-    net = nets.build(m, storm_scenario(240.0), replicas=1, seed=3)
-    rec = simulate_fluid(net, noise=False) if engine == "fluid" else simulate_des(net, force=True)
-    good = rec.get("tenant", "users", "goodput")[0]
-    demand = rec.get("tenant", "users", "demand")[0]
-    recovery = recovery_time(good, demand, INTERVAL, DIP_AT + DIP_FOR)
+    _, recovery = storm_outcome(engine, m, 240.0)
     assert recovery is not None and recovery <= 120.0, recovery

@@ -28,13 +28,18 @@ def storm_scenario(after_s: float) -> dict:
                          faults={"dip": nets.fault("capacity_loss", "s3", DIP_AT, DIP_FOR, fraction=0.5)})
 
 
-def run(engine: str, discipline: str, drop: bool, after_s: float):
-    net = nets.build(storm_model(discipline, drop), storm_scenario(after_s), replicas=1, seed=3)
+def storm_outcome(engine: str, model: dict, after_s: float) -> tuple[float, float | None]:
+    """Goodput share after the dip, and recovery time after it (None: not recovered), of one replica."""
+    net = nets.build(model, storm_scenario(after_s), replicas=1, seed=3)
     rec = simulate_fluid(net, noise=False) if engine == "fluid" else simulate_des(net, force=True)
     good = rec.get("tenant", "users", "goodput")[0]
     demand = rec.get("tenant", "users", "demand")[0]
     k = int((DIP_AT + DIP_FOR) / INTERVAL)
     return good[k:].sum() / demand[k:].sum(), recovery_time(good, demand, INTERVAL, DIP_AT + DIP_FOR)
+
+
+def run(engine: str, discipline: str, drop: bool, after_s: float):
+    return storm_outcome(engine, storm_model(discipline, drop), after_s)
 
 
 CASES = [("fifo", False, "stuck"), ("lifo", False, "recovers"), ("fifo", True, "stuck")]
