@@ -155,7 +155,7 @@ def simulate_des(
         t_s=np.arange(n) * net.record_every_s,
         interval_s=net.record_every_s,
         series=series,
-        events=sorted(_fault_events(net) + list(net.notes) + [e for run in runs for e in run.events],
+        events=sorted(_fault_events(net) + list(net.notes) + [e for run in runs for e in run.links.events],
                       key=lambda e: (e.t_s, e.replica)),
         info=info,
     )

@@ -17,11 +17,9 @@ import numpy as np
 import simpy
 from simpy.events import URGENT, Event, Timeout
 
-from ..record import Event as RecordEvent
 from .des_inputs import ASYNC, SEQ, anchor_hour, call_plans, change_times, route_table, tenant_entries
+from .des_links import LinkPolicies
 from .des_state import DET, EXP, Call, Cell, Recorder, Tenant, Visit
-from .mechanisms.breaker import CLOSED, HALF_OPEN, OPEN
-from .mechanisms.breaker import EVENT as BREAKER_EVENT
 from .mechanisms.cache import restore, warm
 from .network import JITTER_EQUAL, JITTER_FULL, Network
 
@@ -58,21 +56,7 @@ class ReplicaRun:
         self.waiting_on: list[deque[Visit]] = [deque() for _ in range(len(net.edge_caller))]
         self.armed = [False] * len(net.edge_caller)
         self.visits = self.dropped = self.killed = self.degraded = 0
-        # retry budgets per link (token buckets; see mechanisms/link_kernel.resolve for the fluid's)
-        self.budget_ratio = [float(x) for x in net.budget_ratio[net.link_edge]]
-        self.budget_cap = [float(x) for x in net.link_budget_cap()[r]]
-        self.budget = list(self.budget_cap)
-        self.budget_out = [False] * len(self.budget)
-        # circuit breakers per link (mechanisms/breaker.py has the semantics; same decayed window)
-        self.br = [tuple(float(x) for x in row) for row in net.breaker[net.link_edge]]
-        n_l = len(self.br)
-        self.br_state = [CLOSED] * n_l
-        self.br_n, self.br_f, self.br_t = [0.0] * n_l, [0.0] * n_l, [0.0] * n_l
-        self.br_since, self.br_left = [0.0] * n_l, [0] * n_l
-        self.br_pn, self.br_pf = [0] * n_l, [0] * n_l
-        uses = any(x > 0 for x in self.budget_ratio) or any(b[0] > 0 for b in self.br)
-        self.link_names = net.link_names() if uses else ()
-        self.events: list[RecordEvent] = []
+        self.links = LinkPolicies(net, r)  # retry budgets and circuit breakers
         self.progress: Callable[[float], None] | None = None
 
     def _urgent(self, delay: float, fn: Callable[[Event], None]) -> None:
@@ -195,15 +179,9 @@ class ReplicaRun:
         call.k += 1
         if call.tenant >= 0:
             self.tenants[call.tenant].n_att += 1
-        lk = call.link
-        if self.br[lk][0] > 0.0 and not self._breaker_admits(lk):
-            self._call_failed(call)
+        if not self.links.send(call.link, call.k == 1, self.env.now):
+            self._call_failed(call)  # an open breaker
             return
-        if call.k == 1 and self.budget_ratio[lk] > 0.0:
-            self.budget[lk] = min(self.budget_cap[lk], self.budget[lk] + self.budget_ratio[lk])
-            if self.budget_out[lk] and self.budget[lk] >= 0.5 * self.budget_cap[lk]:
-                self.budget_out[lk] = False
-                self._event("retry_budget_refilled", lk)
         cells, cum = self.routes[call.link]
         i = 0
         if len(cells) > 1:
@@ -234,8 +212,7 @@ class ReplicaRun:
                 q.popleft()
                 v.timed_out = True
                 v.cell.n_to += 1
-                if self.br[v.call.link][0] > 0.0:
-                    self._breaker_outcome(v.call.link, True)
+                self.links.outcome(v.call.link, True, now)
                 self._attempt_failed(v.call)
             else:
                 Timeout(self.env, v.t + to - now, e).callbacks.append(self._expire)
@@ -261,7 +238,7 @@ class ReplicaRun:
                 b = self.rng.uniform(0.0, b)
             elif j == JITTER_EQUAL:
                 b = b / 2 + self.rng.uniform(0.0, b / 2)
-            if self.env.now + b <= call.t0 + self.deadline[e] and self._budget_allows(call.link):
+            if self.env.now + b <= call.t0 + self.deadline[e] and self.links.retry_allowed(call.link, self.env.now):
                 if b > 0:
                     Timeout(self.env, b, call).callbacks.append(self._retry)
                 else:
@@ -277,70 +254,13 @@ class ReplicaRun:
         if p is not None and not p.dead:
             self._child_done(p, call.edge, False)
 
-    def _breaker_admits(self, lk: int) -> bool:
-        """Whether the link's breaker lets an attempt through (closed, or a half-open probe left)."""
-        state = self.br_state[lk]
-        if state == OPEN and self.env.now - self.br_since[lk] >= self.br[lk][3] - 1e-9:
-            state = self._breaker_to(lk, HALF_OPEN)
-            self.br_left[lk], self.br_pn[lk], self.br_pf[lk] = int(self.br[lk][4]), 0, 0
-        if state == CLOSED:
-            return True
-        if state == HALF_OPEN and self.br_left[lk] > 0:
-            self.br_left[lk] -= 1
-            return True
-        return False
-
-    def _breaker_outcome(self, lk: int, failed: bool) -> None:
-        """Count an attempt's outcome in the link's window; trip, close or reopen its breaker."""
-        thr, window, min_req = self.br[lk][0], self.br[lk][1], self.br[lk][2]
-        now = self.env.now
-        decay = math.exp(-(now - self.br_t[lk]) / window)
-        self.br_t[lk] = now
-        self.br_n[lk] = self.br_n[lk] * decay + 1.0
-        self.br_f[lk] = self.br_f[lk] * decay + failed
-        state = self.br_state[lk]
-        if state == HALF_OPEN:
-            self.br_pn[lk] += 1
-            self.br_pf[lk] += failed
-            if self.br_pn[lk] >= self.br[lk][4]:
-                if self.br_pf[lk] < thr * self.br_pn[lk]:
-                    self._breaker_to(lk, CLOSED)
-                    self.br_n[lk] = self.br_f[lk] = 0.0
-                else:
-                    self._breaker_to(lk, OPEN)
-        elif state == CLOSED and self.br_n[lk] >= min_req and self.br_f[lk] >= thr * self.br_n[lk]:
-            self._breaker_to(lk, OPEN)
-
-    def _breaker_to(self, lk: int, state: int) -> int:
-        self.br_state[lk] = state
-        self.br_since[lk] = self.env.now
-        self._event(BREAKER_EVENT[state], lk)
-        return state
-
-    def _budget_allows(self, lk: int) -> bool:
-        """Take a retry token from the link's budget if it has one (always true without a budget)."""
-        if self.budget_ratio[lk] <= 0.0:
-            return True
-        if self.budget[lk] >= 1.0:
-            self.budget[lk] -= 1.0
-            return True
-        if not self.budget_out[lk]:
-            self.budget_out[lk] = True
-            self._event("retry_budget_exhausted", lk)
-        return False
-
-    def _event(self, kind: str, lk: int) -> None:
-        self.events.append(RecordEvent(self.env.now, kind, self.link_names[lk], "",
-                                       self.net.first_replica + self.r))
-
     def _reply(self, v: Visit, ok: bool) -> None:
         """Deliver an attempt's outcome (response, rejection or loss) to its caller if it still waits."""
         if v.timed_out:
             return
         v.replied = True
         call = v.call
-        if self.br[call.link][0] > 0.0:
-            self._breaker_outcome(call.link, not ok)
+        self.links.outcome(call.link, not ok, self.env.now)
         if ok:
             v.cell.n_good += 1
             if call.tenant >= 0:
