@@ -111,6 +111,9 @@ def simulate_des(
     record_waits: bool = False,
 ) -> RunRecord:
     """Run every replica at request level; RunRefused if the estimate exceeds max_wall_s and not force."""
+    if net.controls is not None:
+        raise RunRefused("the request-level engine does not model controllers (monitors, operators, health "
+                         "checks, DNS records, fleets) or scripted actions; run this model with --engine fluid")
     visits_est = refuse_if_too_costly(net, force=force, max_wall_s=max_wall_s)
     start = time.perf_counter()
     n_rep = net.replicas

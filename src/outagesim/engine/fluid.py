@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..record import Event, RunRecord
+from .controllers import ControlLoop
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
 from .mechanisms.breaker import EVENT, Breakers
@@ -76,6 +77,7 @@ class FluidEngine:
         self.st_fail = np.zeros((n_l, r))
         self.st_done = np.zeros((n_l, r))
         self.st_final = np.zeros((n_l, r))
+        self.st_end = np.zeros((n_l, r))
         self.st_lat = np.zeros((n_l, r))
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
@@ -122,10 +124,19 @@ class FluidEngine:
         self.step_index = 0
         self._change_times = _change_times(net)
         self._sync_callers = np.unique(su.layout.link_cell[su.link_sync & (su.layout.link_cell >= 0)])
+        self.control = ControlLoop(net, net.controls) if net.controls is not None else None
+        self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
+        self._bin = {k: np.zeros((n, r)) for k, n in
+                     (("arrivals", n_c), ("goodput", n_c), ("demand", len(net.tenants)),
+                      ("tenant_goodput", len(net.tenants)))}
 
     # ------------------------------------------------------------------ helpers
-    def _weights(self, t: float) -> np.ndarray:
+    def _weights(self, t: float, control_cap: np.ndarray | None = None) -> np.ndarray:
+        """Route weights as the callers' load balancers see capacity: faults after ``lb_detect_s``,
+        controllers' changes (a target taken out, a restart) at once."""
         view = self.net.capacity_factor(max(t - self.net.lb_detect_s, 0.0))
+        if control_cap is not None:
+            view = view * control_cap
         key = view.tobytes()
         if key != self._w_key:
             self._w_key = key
@@ -178,6 +189,13 @@ class FluidEngine:
             added = np.zeros_like(cap)
             err = np.zeros_like(cap)
             w = self._weights(-1.0)
+        self._admit = None
+        if self.control is not None and faults:
+            control_cap, admit = self.control.effects(t)
+            if np.any(control_cap != 1.0):
+                cap = cap * control_cap[:, su.layout.cell_order].T
+                w = self._weights(t, control_cap)
+            self._admit = None if admit is None else np.ascontiguousarray(admit.T)
         servers = su.instances * su.concurrency * cap
         if np.any(cap != self.cap_prev):
             self.table.ensure(servers)
@@ -223,6 +241,8 @@ class FluidEngine:
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                           moving if j == n_calls - 1 else None)
             fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
+        if self.control is not None and faults:
+            self._observe(t + dt, cap)
         self.updates += n_calls
         self.fine_bins += int(((m_r > 1) & moving).sum())
         self.max_substeps = max(self.max_substeps, n_calls)
@@ -262,6 +282,8 @@ class FluidEngine:
             ok &= self.breakers.closed()
         if self.has_cache:  # a warming cache changes its callees' load
             ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
+        if self.control is not None:
+            ok &= self.control.quiet(t, end, self.dt)
         soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
@@ -285,7 +307,7 @@ class FluidEngine:
         miss = miss_share(su.cache_hit, self.warmth) if self.has_cache else None
         hold, fail, thin, calls_ok = call_effects(
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
-            su.link_per_request, call_s, self._ratio(self.st_final, self.st_done), miss)
+            su.link_per_request, call_s, self._ratio(self.st_final, self.st_end), miss)
         if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
             thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
             self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)
@@ -323,6 +345,8 @@ class FluidEngine:
             inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
             if self.breakers is not None and lv.breaker_links.size:
                 self._break(lv.breaker_links, active)
+            if self._admit is not None:
+                self._reject(lv.links, active)
             inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
                    su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in,
                    self._first)
@@ -349,8 +373,9 @@ class FluidEngine:
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
-                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done, self.st_final,
-                self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio, su.link_budget_cap, self.budget,
+                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done,
+                self.st_final, self.st_end, self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio,
+                su.link_budget_cap, self.budget,
                 self._first, self._denied, self._blocked, self._link_failed)
         if self.breakers is not None:
             moved = self.breakers.observe(self._t, h_r, link_succ + self._link_failed, self._link_failed)
@@ -361,6 +386,14 @@ class FluidEngine:
         led = self.ledger
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
+        if self.control is not None:
+            b = self._bin
+            b["arrivals"] += counts["arrivals"]
+            b["goodput"] += counts["goodput"]
+            b["demand"] += first
+            tg = np.zeros_like(first)
+            np.add.at(tg, su.link_tenant[entry], link_succ[entry])
+            b["tenant_goodput"] += tg
 
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
@@ -372,6 +405,26 @@ class FluidEngine:
         if np.any(share < 1.0):
             self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
             self.link_out[links] = sent * share[:, :, None]
+
+    def _reject(self, links: np.ndarray, active: np.ndarray) -> None:
+        """Calls a controller does not admit (a throttle, an unresolvable DNS name) fail at once, as
+        calls an open breaker blocks do: off the link, into ``_blocked``."""
+        share = np.where(active[None, :], self._admit[links], 1.0)
+        if np.any(share < 1.0):
+            sent = self.link_out[links]
+            self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
+            self.link_out[links] = sent * share[:, :, None]
+
+    def _observe(self, t_end: float, cap: np.ndarray) -> None:
+        """Report the bin's outcomes to the controllers (network cell order), then clear them."""
+        order, b = self.su.layout.cell_order, self._bin
+        arr, good = np.empty_like(b["arrivals"]), np.empty_like(b["goodput"])
+        arr[order], good[order] = b["arrivals"], b["goodput"]
+        cap_n = np.empty_like(cap)
+        cap_n[order] = cap
+        self.control.observe(t_end, arr.T, good.T, cap_n.T, b["demand"].T, b["tenant_goodput"].T)
+        for v in b.values():
+            v[:] = 0.0
 
     def _log(self, moves) -> None:
         """Events (kind, link, local replica) at the current bin's time."""
@@ -458,6 +511,8 @@ class FluidEngine:
             self.step(n * self.dt, rec)
             if (n + 1) % self.steps_per_record == 0:
                 rec.close_interval()
+                if self.control is not None:
+                    self.control.close_interval()
             if progress is not None and n % 200 == 0:
                 progress(n / total)
         if progress is not None:

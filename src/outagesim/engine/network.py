@@ -12,6 +12,8 @@ from datetime import datetime
 
 import numpy as np
 
+from .controls import Controls
+
 JITTER_NONE, JITTER_FULL, JITTER_EQUAL = 0, 1, 2
 EFFECT_CAPACITY, EFFECT_LATENCY, EFFECT_ERRORS = 0, 1, 2
 
@@ -96,6 +98,7 @@ class Network:
     effects: tuple[Effect, ...] = field(default_factory=tuple)
     max_dt_s: float = 0.0  # longest coarse step while a replica is quasi-stationary (0: never coarser than dt)
     notes: tuple = ()  # record.Event: decisions made while compiling (the capacity tool's cuts)
+    controls: Controls | None = None  # monitors, operators, actions, health checks, DNS, fleets (None: none)
 
     # ------------------------------------------------------------------ time-varying inputs
     @property
@@ -183,6 +186,8 @@ class Network:
                 cols.append(np.where(acts, e.end_s, np.nan))
                 if e.kind == EFFECT_CAPACITY:
                     cols.append(np.where(acts, e.end_s + self.startup_time[:, e.cells], np.nan))
+        if self.controls is not None:
+            cols.append(self.controls.scripted_times(r))
         ts = np.concatenate(cols, axis=1)
         return np.sort(np.concatenate([ts, ts + self.lb_detect_s], axis=1), axis=1)
 

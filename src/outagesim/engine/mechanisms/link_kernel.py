@@ -120,7 +120,7 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 
 @njit(cache=True)
 def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
-            st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final,
+            st_fail, st_done, st_final, st_end, st_lat, st_lat_n, link_succ, link_final,
             budget_ratio, budget_cap, budget, first, denied, blocked, link_failed):
     """Outcomes back to links, then retries into the delay line or final failures; link statistics.
 
@@ -129,7 +129,10 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
     sent since its last update (``first``, then cleared) up to ``budget_cap``; its retries then take one
     token each, and the share it has no tokens for becomes final failures (``denied``).
     Calls an open circuit breaker failed at once (``blocked``, then cleared) are final failures that took
-    no time. ``link_failed`` gets each link's failed attempts (for its breaker).
+    no time. ``link_failed`` gets each link's failed attempts (for its breaker). The statistics: failed
+    attempts (``st_fail``) per attempt done (``st_done``), for the expected number of attempts; final
+    failures (``st_final``) per call ended (``st_end``: final failure or success), for the share of calls
+    that fail. (Final failures per attempt would understate it: three failed attempts are one failed call.)
     """
     r_n = fails.shape[1]
     k_n = fails.shape[2]
@@ -201,5 +204,6 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
             st_fail[lk, r] += a * (failed - st_fail[lk, r])
             st_done[lk, r] += a * (failed + link_succ[lk, r] + fast - st_done[lk, r])
             st_final[lk, r] += a * (final - st_final[lk, r])
+            st_end[lk, r] += a * (final + link_succ[lk, r] - st_end[lk, r])
             st_lat[lk, r] += a * (lat_s[lk, r] - st_lat[lk, r])
             st_lat_n[lk, r] += a * (lat_n[lk, r] + fast - st_lat_n[lk, r])

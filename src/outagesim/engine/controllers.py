@@ -1,0 +1,202 @@
+"""The control loop: what controllers see of a run and what they do to it, once per bin.
+
+The fluid engine asks :meth:`ControlLoop.effects` for the capacity multiplier per cell and the share of
+calls admitted per link at the start of a bin, and reports each bin's outcomes to
+:meth:`ControlLoop.observe`. Each mechanism lives in ``mechanisms/`` (actions, monitor, health_check,
+dns, fleet); this class holds their state and the order they act in:
+
+1. monitors observe (blind ones see nothing) and may alarm;
+2. operators whose monitor alarmed decide after their delay, which schedules their actions;
+3. health checkers probe and remove or reinstate targets;
+4. fleets move hosts between compartments (artifact rollout, crashes, healing, repair).
+
+Arrays here are in network cell and link order, replicas first: float[R, C], float[R, L].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..record import Event
+from .controls import ACTION_KINDS, Controls
+from .mechanisms.actions import action_effects
+from .mechanisms.dns import unresolved_share
+from .mechanisms.fleet import FleetState, fleet_step, online_share
+from .mechanisms.health_check import health_step, probe_failure
+from .mechanisms.monitor import BLIND_AT, failed_share, monitor_step
+from .network import Network
+
+QUIET_SHARE = 1e-3  # a health checker below this looks-bad and removed share is at rest
+
+
+class ControlLoop:
+    """State of every controller over every replica of one run."""
+
+    def __init__(self, net: Network, controls: Controls):
+        self.net, self.c = net, controls
+        r = net.replicas
+        self.r = r
+        self.start = np.array([a.start for a in controls.actions]).reshape(len(controls.actions), r)
+        self.since = np.full((len(controls.monitors), r), np.nan)
+        self.detected = np.full((len(controls.monitors), r), np.inf)
+        self.alarm = np.zeros((len(controls.monitors), r), bool)
+        self.decided = np.full((len(controls.operators), r), np.inf)
+        self.looks_bad = [np.zeros((len(h.cells), r)) for h in controls.health_checks]
+        self.removed = [np.zeros((len(h.cells), r)) for h in controls.health_checks]
+        self._hc_flags = [np.zeros((2, r), bool) for _ in controls.health_checks]
+        self.fleets = [FleetState.of(f, r) for f in controls.fleets]
+        self.events: list[Event] = []
+        self._t_prev = 0.0  # runs start at 0
+        self._acc: dict[tuple[str, str, str], np.ndarray] = {}
+        self._span = 0.0
+        self._series: dict[tuple[str, str, str], list[np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ what controllers do
+    def effects(self, t: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """Capacity multiplier per cell, float[R, C], and share admitted per link (None: all admitted)."""
+        net, c = self.net, self.c
+        cap, admit = action_effects(c.actions, self.start, t, len(net.cells), len(net.link_edge))
+        for h, removed in zip(c.health_checks, self.removed, strict=True):
+            cap[:, h.cells] *= (1.0 - removed).T
+        for f, st in zip(c.fleets, self.fleets, strict=True):
+            if f.cells.size:
+                cap[:, f.cells] *= np.clip(1.0 - st.crashed() / np.maximum(f.hosts, 1e-12), 0.0, 1.0)[:, None]
+        for d in c.dns:
+            share = unresolved_share(t, d.windows, d.ttl_s, d.negative_ttl_s)
+            if share > 0:
+                admit[:, d.links] *= 1.0 - share
+        return cap, (admit if np.any(admit < 1.0) else None)
+
+    # ------------------------------------------------------------------ what controllers see
+    def observe(self, t: float, arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray,
+                demand: np.ndarray, tenant_goodput: np.ndarray) -> None:
+        """Outcomes since the last observation (the bins up to t): per cell arrivals and goodput (counts)
+        and capacity share, float[R, C]; per tenant demand and goodput (counts), float[R, T]. Bins in which
+        no replica moved (all in a coarse step) are not observed; their time counts in the next one."""
+        c = self.c
+        dt = t - self._t_prev
+        def service_failed(cells: np.ndarray) -> np.ndarray:
+            arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
+            return failed_share(arr, good, cap[:, cells].mean(axis=1))
+
+        for i, m in enumerate(c.monitors):
+            if m.tenant >= 0:
+                failing = failed_share(demand[:, m.tenant], tenant_goodput[:, m.tenant], np.ones(self.r))
+            else:
+                failing = service_failed(m.cells)
+            blind = np.zeros(self.r, bool)
+            if not m.external:
+                for cells in m.blind_cells:
+                    blind |= service_failed(cells) >= BLIND_AT
+            sample = not m.external or np.floor(t / m.interval_s) > np.floor((t - dt) / m.interval_s)
+            self.since[i], alarm = monitor_step(failing, blind, self.since[i], t, threshold=m.threshold,
+                                                sustain_s=m.sustain_s, sample=bool(sample))
+            self._log_changes("monitor_alarm", "monitor_cleared", m.name, self.alarm[i], alarm, t)
+            self.detected[i] = np.where(alarm & np.isinf(self.detected[i]), t, self.detected[i])
+            self.alarm[i] = alarm
+            self._add(("monitor", m.name, "alarm"), alarm.astype(float), dt)
+        for o, op in enumerate(c.operators):
+            first = self.detected[op.monitors].min(axis=0) if op.monitors.size else np.full(self.r, np.inf)
+            newly = np.isinf(self.decided[o]) & np.isfinite(first)
+            if newly.any():
+                self.decided[o] = np.where(newly, first + op.delay, self.decided[o])
+                for k, a in enumerate(c.actions):
+                    if a.operator == o:
+                        self.start[k] = np.where(newly, self.decided[o] + a.after, self.start[k])
+                for r in np.flatnonzero(newly):
+                    self._event(t, "operator_alerted", op.name, f"decides at {self.decided[o][r]:.0f} s", r)
+        for k, a in enumerate(c.actions):
+            began = (self._t_prev < self.start[k]) & (self.start[k] <= t)
+            for r in np.flatnonzero(began):
+                self._event(float(self.start[k][r]), "action_" + ACTION_KINDS[a.kind], a.target, a.name, r)
+        for h, spec in enumerate(c.health_checks):
+            path = [service_failed(cells) for cells in spec.probe_cells]
+            probe = probe_failure(self._target_failed(spec.cells, self.removed[h], arrivals, goodput, cap), path)
+            inst = self.net.instances[:, spec.cells].T
+            weight = inst / np.maximum(inst.sum(axis=0), 1e-12)
+            was = self.removed[h].copy()
+            self.looks_bad[h], self.removed[h], open_, limited = health_step(
+                self.looks_bad[h], self.removed[h], probe, weight, dt, down_lag_s=spec.down_lag_s,
+                up_lag_s=spec.up_lag_s, fail_open=spec.fail_open, max_removal_per_s=spec.max_removal_per_s)
+            share = (self.removed[h] * weight).sum(axis=0)
+            self._log_changes("health_check_removing", "health_check_reinstated", spec.name,
+                              (was * weight).sum(axis=0) >= 0.01, share >= 0.01, t)
+            flags = self._hc_flags[h]
+            self._log_changes("health_check_failed_open", "health_check_closed", spec.name, flags[0], open_, t)
+            self._log_changes("health_check_rate_limited", "health_check_unlimited", spec.name, flags[1], limited, t)
+            flags[0], flags[1] = open_, limited
+            self._add(("health_check", spec.name, "removed_share"), share, dt)
+        hour = (self.net.anchor.hour + self.net.anchor.minute / 60 + t / 3600) % 24
+        for f, st in zip(c.fleets, self.fleets, strict=True):
+            for kind, r, detail in fleet_step(f, st, t - dt, dt, online_share(f.online, hour)):
+                self._event(t, kind, f"fleet:{f.name}", detail, r)
+            self._add(("fleet", f.name, "crashed_hosts"), st.crashed(), dt)
+            self._add(("fleet", f.name, "repaired_hosts"), st.healed + st.repaired, dt)
+        for d in c.dns:
+            self._add(("dns", d.name, "unresolved_share"),
+                      np.full(self.r, unresolved_share(t - dt, d.windows, d.ttl_s, d.negative_ttl_s)), dt)
+        self._span += dt
+        self._t_prev = t
+
+    @staticmethod
+    def _target_failed(cells, removed, arrivals, goodput, cap) -> np.ndarray:
+        """Share of a checker's targets whose own probe fails, float[k, R]: instances that are down, and
+        those failing their traffic. A target the checker took out is probed directly: its traffic's
+        failures (the callers' requests that found no target in service) are not its own."""
+        own = np.clip(cap[:, cells].T / np.maximum(1.0 - removed, 1e-9), 0.0, 1.0)
+        arr, good = arrivals[:, cells].T, goodput[:, cells].T
+        served = np.where(arr > 1e-9, np.clip(1.0 - good / np.maximum(arr, 1e-12), 0.0, 1.0), 0.0)
+        return 1.0 - own * (1.0 - served * (1.0 - removed))
+
+    def quiet(self, t: float, end: float, dt: float) -> np.ndarray:
+        """Replicas whose controllers change nothing in [t - dt, end + dt], bool[R] (coarse steps allowed)."""
+        c = self.c
+        ok = np.ones(self.r, bool)
+        lo, hi = t - dt, end + dt
+        for k, a in enumerate(c.actions):
+            s = self.start[k]
+            ok &= ~(((s >= lo) & (s <= hi)) | ((s + a.duration >= lo) & (s + a.duration <= hi)))
+        if len(c.monitors):
+            ok &= ~np.any(np.isfinite(self.since) & np.isinf(self.detected), axis=0)
+        for lb, rm in zip(self.looks_bad, self.removed, strict=True):
+            ok &= np.all((lb < QUIET_SHARE) & (rm < QUIET_SHARE), axis=0)
+        for d in c.dns:
+            for _, t0, t1 in d.windows:
+                if t0 - dt <= hi and lo <= t1 + d.negative_ttl_s + dt:
+                    ok[:] = False
+        for f, st in zip(c.fleets, self.fleets, strict=True):
+            for i, a in enumerate(f.artifacts):
+                if a.start_s <= hi:
+                    ok &= ~(lo < st.withdrawn[i])  # live: hosts are crashing
+        return ok
+
+    # ------------------------------------------------------------------ records
+    def _add(self, key: tuple[str, str, str], value: np.ndarray, dt: float) -> None:
+        acc = self._acc.get(key)
+        self._acc[key] = value * dt if acc is None else acc + value * dt
+
+    def close_interval(self) -> None:
+        """Close one record interval: each series' time-weighted mean over it."""
+        span = max(self._span, 1e-300)
+        for key, acc in self._acc.items():
+            self._series.setdefault(key, []).append(acc / span)
+        self._acc = {}
+        self._span = 0.0
+
+    def series(self, n: int) -> dict[tuple[str, str, str], np.ndarray]:
+        """Every controller series, float[R, n] (intervals before a series first appeared are 0)."""
+        out = {}
+        for key, rows in self._series.items():
+            arr = np.zeros((self.r, n))
+            arr[:, n - len(rows):] = np.array(rows).T[:, :n]
+            out[key] = arr
+        return out
+
+    def _event(self, t: float, kind: str, entity: str, detail: str, r: int) -> None:
+        self.events.append(Event(t, kind, entity, detail, int(r) + self.net.first_replica))
+
+    def _log_changes(self, on: str, off: str, entity: str, was: np.ndarray, now: np.ndarray, t: float) -> None:
+        for r in np.flatnonzero(now & ~was):
+            self._event(t, on, entity, "", r)
+        for r in np.flatnonzero(was & ~now):
+            self._event(t, off, entity, "", r)
