@@ -243,3 +243,37 @@ def test_reboots_that_fetch_the_fix_heal_hosts_once_it_is_out():
     crashed = rec.get("fleet", "pos", "crashed_hosts")[0]
     assert crashed[87] == pytest.approx(1000.0)
     assert crashed[88 + 100] == pytest.approx(1000.0 * np.exp(-1.0), rel=0.03)
+
+
+# --------------------------------------------------------------------------- tenant failover
+def two_regions(failover: dict, entry: dict) -> RunRecord:
+    """web-east and web-west (each 4 x 8 workers, 10 ms) in two regions; the region east is down from
+    60 s to the end of the 20-minute run. Users send 400 req/s."""
+    m = nets.model({"web-east": nets.service({"east": 4}, mean_s=10e-3, concurrency=8),
+                    "web-west": nets.service({"west": 4}, mean_s=10e-3, concurrency=8)},
+                   {"users": nets.tenant(entry, 400, timeout_s=1.0)})
+    m["providers"] = {"cloud": {"regions": {"r-east": {"zones": {"east": {}}}, "r-west": {"zones": {"west": {}}}}}}
+    m["tenants"]["users"]["failover"] = failover
+    sc = nets.scenario(1200.0, faults={"east": nets.fault("region_down", "cloud/r-east", 60.0)})
+    return simulate_fluid(nets.build(m, sc), noise=False)
+
+
+def test_active_passive_failover_moves_users_after_its_detection_delay():
+    """Detect 5 minutes: users fail from 60 s, the switch comes 300 s after the first failing bin, and
+    from then on the standby serves them all."""
+    rec = two_regions({"mode": "active-passive", "standby": {"web-west": 1.0}, "detect": "5m"}, "web-east")
+    [ev] = events(rec, "tenant_failed_over")
+    assert 360.0 <= ev.t_s <= 380.0
+    share = rec.get("tenant", "users", "goodput")[0] / 400.0
+    assert share[8:35].max() < 0.01
+    assert share[int(ev.t_s / 10) + 2:].min() > 0.99
+
+
+def test_active_active_shifts_users_to_the_healthy_region_within_a_few_time_constants():
+    """Half the users enter each region; with east gone, east's share decays with time constant 60 s, so
+    goodput climbs from 50% to above 95% within 4 minutes."""
+    rec = two_regions({"mode": "active-active", "detect": "1m"}, {"web-east": 0.5, "web-west": 0.5})
+    share = rec.get("tenant", "users", "goodput")[0] / 400.0
+    assert share[7] < 0.6
+    assert share[6 + 24:].min() > 0.95
+    assert events(rec, "tenant_shifted_away")

@@ -147,6 +147,10 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         for order, (entry, share) in enumerate(ten.entry.items()):
             add_edge(-1, t_i, svc_ix[entry], order, share / total, "sync", "hard", False,
                      ten.client.timeout, ten.client.retry, f"tenants.{t}.client")
+        standby = ten.failover.standby if ten.failover else {}
+        for order, entry in enumerate(standby, start=len(ten.entry)):  # idle until the tenant fails over
+            add_edge(-1, t_i, svc_ix[entry], order, 0.0, "sync", "hard", False,
+                     ten.client.timeout, ten.client.retry, f"tenants.{t}.client")
 
     def ints(k):
         return np.array(e_cols[k], dtype=np.int64)
@@ -185,7 +189,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
     notes: list[Event] = []  # what compiling the scenario decided (the capacity tool's cuts)
     effects = tuple(_effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes))
     index = _Index(model, cells, cell_service_a, cell_zone_a, zones, np.array(link_edge, np.int64), ints("callee"),
-                   ints("tenant"), ints("caller"))
+                   ints("tenant"), ints("caller"), ints("order"))
     controls = compile_controls(model, scenario, draw, index, stack["start"])
 
     return Network(

@@ -25,6 +25,7 @@ from .controls import (
     ArtifactSpec,
     Controls,
     DnsSpec,
+    FailoverSpec,
     FleetSpec,
     HealthCheckSpec,
     MonitorSpec,
@@ -39,12 +40,13 @@ class _Index:
 
     def __init__(self, model: Model, cells: list[str], cell_service: np.ndarray, cell_zone: np.ndarray,
                  zones: list[str], link_edge: np.ndarray, edge_callee: np.ndarray, edge_tenant: np.ndarray,
-                 edge_caller: np.ndarray):
+                 edge_caller: np.ndarray, edge_order: np.ndarray):
         self.model, self.cells, self.zones = model, cells, zones
         self.services = list(model.services)
         self.cell_service, self.cell_zone = cell_service, cell_zone
         self.link_callee = edge_callee[link_edge]
         self.link_tenant = np.where(edge_caller[link_edge] < 0, edge_tenant[link_edge], -1)
+        self.link_order = edge_order[link_edge]
 
     def service_cells(self, service: str) -> np.ndarray:
         return np.flatnonzero(self.cell_service == self.services.index(service))
@@ -82,12 +84,27 @@ def compile_controls(model: Model, scenario: Scenario, draw: Draw, ix: _Index, s
                                    f"controllers.operators.{o}.actions.{a}"))
     checks = tuple(
         HealthCheckSpec(h, ix.service_cells(hc.target), tuple(ix.service_cells(s) for s in hc.probe_path),
-                        hc.unhealthy_after * hc.interval, hc.healthy_after * hc.interval,
+                        hc.deep, hc.unhealthy_after * hc.interval, hc.healthy_after * hc.interval,
                         math.inf if hc.fail_open is None else hc.fail_open,
                         math.inf if hc.max_removal_per_minute is None else hc.max_removal_per_minute / 60.0)
         for h, hc in ctl.health_checks.items())
+    failovers = tuple(_failover(t, ten, ix) for t, ten in model.tenants.items() if ten.failover is not None)
     return Controls(tuple(actions), monitors, tuple(operators), checks, _dns(model, scenario, ix),
-                    _fleets(model, scenario, draw, ix))
+                    _fleets(model, scenario, draw, ix), failovers)
+
+
+def _failover(name, ten, ix: _Index) -> FailoverSpec:
+    links = ix.tenant_links(name)
+    primary = links[ix.link_order[links] < len(ten.entry)]
+    standby = links[ix.link_order[links] >= len(ten.entry)]
+    total = sum(ten.entry.values())
+    share = np.array([list(ten.entry.values())[ix.link_order[lk]] / total for lk in primary])
+    st_total = sum(ten.failover.standby.values()) or 1.0
+    st_share = np.array([list(ten.failover.standby.values())[ix.link_order[lk] - len(ten.entry)] / st_total
+                         for lk in standby])
+    fo = ten.failover
+    return FailoverSpec(name, list(ix.model.tenants).index(name), fo.mode == "active-active", primary, share,
+                        standby, st_share, central(fo.detect), fo.threshold)
 
 
 def _action(name, act, start, operator, draw, ix: _Index, startup, path) -> ActionSpec:
@@ -98,9 +115,8 @@ def _action(name, act, start, operator, draw, ix: _Index, startup, path) -> Acti
         kind, mag = THROTTLE, draw(act.admit, f"{path}.admit")
         if act.target.startswith("tenant:"):
             links = ix.tenant_links(resolve_prefixed(ix.model, act.target, "tenant"))
-        else:
-            cells = ix.target_cells(act.target)
-            links = ix.links_into(ix.services[int(ix.cell_service[cells[0]])]) if cells.size else no_links
+        else:  # a service: every call and entry into it
+            links = ix.links_into(act.target)
     else:
         links = no_links
         cells = ix.target_cells(act.target)

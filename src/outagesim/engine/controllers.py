@@ -45,15 +45,23 @@ class ControlLoop:
         self.removed = [np.zeros((len(h.cells), r)) for h in controls.health_checks]
         self._hc_flags = [np.zeros((2, r), bool) for _ in controls.health_checks]
         self.fleets = [FleetState.of(f, r) for f in controls.fleets]
+        self.entry = np.array(net.per_request[:, net.link_edge]) if controls.failovers else None  # [R, L]
+        self._fo_since = [np.full(r, np.nan) for _ in controls.failovers]
+        self._fo_done = [np.zeros(r, bool) for _ in controls.failovers]
+        self._fo_health = [np.ones((r, len(f.links))) for f in controls.failovers]
         self.events: list[Event] = []
         self._t_prev = 0.0  # runs start at 0
+        self._logged_to = -np.inf  # actions starting after this time have not been logged yet
+        self.shared_events = _fault_events(controls)
         self._acc: dict[tuple[str, str, str], np.ndarray] = {}
         self._span = 0.0
         self._series: dict[tuple[str, str, str], list[np.ndarray]] = {}
 
     # ------------------------------------------------------------------ what controllers do
     def effects(self, t: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """Capacity multiplier per cell, float[R, C], and share admitted per link (None: all admitted)."""
+        """Capacity multiplier per cell, float[R, C], and share admitted per link (None: all admitted).
+
+        Tenants' entry shares after failover are in ``entry`` (float[R, L], None without failovers)."""
         net, c = self.net, self.c
         cap, admit = action_effects(c.actions, self.start, t, len(net.cells), len(net.link_edge))
         for h, removed in zip(c.health_checks, self.removed, strict=True):
@@ -69,9 +77,10 @@ class ControlLoop:
 
     # ------------------------------------------------------------------ what controllers see
     def observe(self, t: float, arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray,
-                demand: np.ndarray, tenant_goodput: np.ndarray) -> None:
+                demand: np.ndarray, tenant_goodput: np.ndarray, link_ok: np.ndarray, link_failed: np.ndarray) -> None:
         """Outcomes since the last observation (the bins up to t): per cell arrivals and goodput (counts)
-        and capacity share, float[R, C]; per tenant demand and goodput (counts), float[R, T]. Bins in which
+        and capacity share, float[R, C]; per tenant demand and goodput (counts), float[R, T]; per link calls
+        that succeeded and that finally failed (counts), float[R, L]. Bins in which
         no replica moved (all in a coarse step) are not observed; their time counts in the next one."""
         c = self.c
         dt = t - self._t_prev
@@ -106,12 +115,14 @@ class ControlLoop:
                 for r in np.flatnonzero(newly):
                     self._event(t, "operator_alerted", op.name, f"decides at {self.decided[o][r]:.0f} s", r)
         for k, a in enumerate(c.actions):
-            began = (self._t_prev < self.start[k]) & (self.start[k] <= t)
+            began = (self._logged_to < self.start[k]) & (self.start[k] <= t)
             for r in np.flatnonzero(began):
                 self._event(float(self.start[k][r]), "action_" + ACTION_KINDS[a.kind], a.target, a.name, r)
         for h, spec in enumerate(c.health_checks):
             path = [service_failed(cells) for cells in spec.probe_cells]
-            probe = probe_failure(self._target_failed(spec.cells, self.removed[h], arrivals, goodput, cap), path)
+            own = (self._target_failed(spec.cells, self.removed[h], arrivals, goodput) if spec.deep
+                   else np.zeros((len(spec.cells), self.r)))
+            probe = probe_failure(own, path)
             inst = self.net.instances[:, spec.cells].T
             weight = inst / np.maximum(inst.sum(axis=0), 1e-12)
             was = self.removed[h].copy()
@@ -132,21 +143,52 @@ class ControlLoop:
                 self._event(t, kind, f"fleet:{f.name}", detail, r)
             self._add(("fleet", f.name, "crashed_hosts"), st.crashed(), dt)
             self._add(("fleet", f.name, "repaired_hosts"), st.healed + st.repaired, dt)
+        for i, fo in enumerate(c.failovers):
+            self._failover(i, fo, t, dt, demand, tenant_goodput, link_ok, link_failed)
         for d in c.dns:
             self._add(("dns", d.name, "unresolved_share"),
                       np.full(self.r, unresolved_share(t - dt, d.windows, d.ttl_s, d.negative_ttl_s)), dt)
         self._span += dt
-        self._t_prev = t
+        self._t_prev = self._logged_to = t
+
+    def _failover(self, i, fo, t, dt, demand, tenant_goodput, link_ok, link_failed) -> None:
+        """Active-passive: move all of the tenant to its standby entries once it has failed for ``detect``.
+        Active-active: weight each entry by its share and its recent success (time constant ``detect``)."""
+        name = self.net.tenants[fo.tenant]
+        if fo.active_active:
+            ok, bad = link_ok[:, fo.links], link_failed[:, fo.links]
+            health = np.where(ok + bad > 1e-9, ok / np.maximum(ok + bad, 1e-12), self._fo_health[i])
+            was = self._fo_health[i]
+            now = was + (health - was) * (1.0 - np.exp(-dt / fo.detect_s))
+            self._fo_health[i] = now
+            w = fo.share[None, :] * now
+            tot = w.sum(axis=1, keepdims=True)
+            self.entry[:, fo.links] = np.where(tot > 1e-9, w / np.maximum(tot, 1e-12), fo.share[None, :])
+            for j, lk in enumerate(fo.links):
+                entry = self.net.services[self.net.edge_callee[self.net.link_edge[lk]]]
+                self._log_changes("tenant_shifted_away", "tenant_shifted_back", f"tenant:{name}",
+                                  was[:, j] < 0.5, now[:, j] < 0.5, t, entry)
+            return
+        failing = failed_share(demand[:, fo.tenant], tenant_goodput[:, fo.tenant], np.ones(self.r))
+        self._fo_since[i], switch = monitor_step(failing, np.zeros(self.r, bool), self._fo_since[i], t,
+                                                 threshold=fo.threshold, sustain_s=fo.detect_s, sample=True)
+        switch &= ~self._fo_done[i]
+        if switch.any():
+            self.entry[np.ix_(switch, fo.links)] = 0.0
+            self.entry[np.ix_(switch, fo.standby)] = fo.standby_share[None, :]
+            self._fo_done[i] |= switch
+            for r in np.flatnonzero(switch):
+                self._event(t, "tenant_failed_over", f"tenant:{name}", "to the standby entries", r)
 
     @staticmethod
-    def _target_failed(cells, removed, arrivals, goodput, cap) -> np.ndarray:
-        """Share of a checker's targets whose own probe fails, float[k, R]: instances that are down, and
-        those failing their traffic. A target the checker took out is probed directly: its traffic's
-        failures (the callers' requests that found no target in service) are not its own."""
-        own = np.clip(cap[:, cells].T / np.maximum(1.0 - removed, 1e-9), 0.0, 1.0)
+    def _target_failed(cells, removed, arrivals, goodput) -> np.ndarray:
+        """Share of a checker's instances that are up but fail their own probe, float[k, R]: those failing
+        their traffic (a deep check). Instances that are down are out of service already; the checker's
+        removal applies to those that are up. A target the checker took out is probed directly: its
+        traffic's failures (requests that found no target in service) are not its own."""
         arr, good = arrivals[:, cells].T, goodput[:, cells].T
         served = np.where(arr > 1e-9, np.clip(1.0 - good / np.maximum(arr, 1e-12), 0.0, 1.0), 0.0)
-        return 1.0 - own * (1.0 - served * (1.0 - removed))
+        return served * (1.0 - removed)
 
     def quiet(self, t: float, end: float, dt: float) -> np.ndarray:
         """Replicas whose controllers change nothing in [t - dt, end + dt], bool[R] (coarse steps allowed)."""
@@ -195,8 +237,28 @@ class ControlLoop:
     def _event(self, t: float, kind: str, entity: str, detail: str, r: int) -> None:
         self.events.append(Event(t, kind, entity, detail, int(r) + self.net.first_replica))
 
-    def _log_changes(self, on: str, off: str, entity: str, was: np.ndarray, now: np.ndarray, t: float) -> None:
+    def _log_changes(self, on: str, off: str, entity: str, was: np.ndarray, now: np.ndarray, t: float,
+                     detail: str = "") -> None:
         for r in np.flatnonzero(now & ~was):
-            self._event(t, on, entity, "", r)
+            self._event(t, on, entity, detail, r)
         for r in np.flatnonzero(was & ~now):
-            self._event(t, off, entity, "", r)
+            self._event(t, off, entity, detail, r)
+
+
+def _fault_events(controls: Controls) -> list[Event]:
+    """fault_start and fault_end of the faults controllers carry out (DNS records emptied, artifacts)."""
+    out = []
+    for d in controls.dns:
+        for name, t0, t1 in d.windows:
+            out.append(Event(t0, "fault_start", name, f"dns:{d.name} emptied"))
+            if np.isfinite(t1):
+                out.append(Event(t1, "fault_end", name, f"dns:{d.name} restored"))
+    seen = set()
+    for f in controls.fleets:
+        for a in f.artifacts:
+            if a.name not in seen:
+                seen.add(a.name)
+                out.append(Event(a.start_s, "fault_start", a.name, "artifact published"))
+                if np.isfinite(a.end_s):
+                    out.append(Event(a.end_s, "fault_end", a.name, "artifact withdrawn"))
+    return out

@@ -26,7 +26,8 @@ class ActionSpec:
     links: np.ndarray  # int[m] links a throttle rejects on
     start: np.ndarray  # float[R] scripted: when; operator actions: inf (set when the operator decides)
     after: np.ndarray  # float[R] delay from the operator's decision
-    duration: np.ndarray  # float[R] (inf: to the end; restart: its cells' startup time)
+    duration: np.ndarray  # float[R] throttle: how long (inf: to the end); restart: its cells' startup time;
+    # add_capacity: launch time (the instances then stay)
     magnitude: np.ndarray  # float[R] throttle: share admitted; add_capacity: share of instances added
     operator: int = -1  # -1: scripted
 
@@ -55,6 +56,7 @@ class HealthCheckSpec:
     name: str
     cells: np.ndarray  # int[k] the target service's cells
     probe_cells: tuple[np.ndarray, ...]  # per probe-path service, its cells
+    deep: bool  # a target failing its traffic fails its probe too
     down_lag_s: float  # unhealthy_after x interval
     up_lag_s: float  # healthy_after x interval
     fail_open: float  # inf: never
@@ -98,6 +100,21 @@ class FleetSpec:
 
 
 @dataclass(frozen=True)
+class FailoverSpec:
+    """A tenant's failover between entry links (tenant -> entry service)."""
+
+    name: str
+    tenant: int
+    active_active: bool
+    links: np.ndarray  # int[k] primary entry links
+    share: np.ndarray  # float[k] their shares of the tenant's demand
+    standby: np.ndarray  # int[m] standby entry links (active-passive)
+    standby_share: np.ndarray  # float[m]
+    detect_s: float
+    threshold: float
+
+
+@dataclass(frozen=True)
 class Controls:
     actions: tuple[ActionSpec, ...] = ()
     monitors: tuple[MonitorSpec, ...] = ()
@@ -105,10 +122,11 @@ class Controls:
     health_checks: tuple[HealthCheckSpec, ...] = ()
     dns: tuple[DnsSpec, ...] = ()
     fleets: tuple[FleetSpec, ...] = field(default_factory=tuple)
+    failovers: tuple[FailoverSpec, ...] = ()
 
     def empty(self) -> bool:
         return not (self.actions or self.monitors or self.operators or self.health_checks or self.dns
-                    or self.fleets)
+                    or self.fleets or self.failovers)
 
     def scripted_times(self, replicas: int) -> np.ndarray:
         """Starts and ends of scripted actions and DNS windows, float[R, n] (what coarse steps must not span)."""

@@ -28,8 +28,10 @@ import numpy as np
 
 from ..record import Event, RunRecord
 from .controllers import ControlLoop
+from .fluid_gates import LinkGates
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
+from .fluid_steps import AdaptiveSteps, change_times, coarse_factor
 from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import along_calls, call_effects, scatter_add
@@ -41,16 +43,9 @@ from .mechanisms.retry import call_time
 from .network import Network, route_weights
 
 _EPS = 1e-12
-SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
-MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
-FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
-FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
-CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
-QUIET_TIMEOUTS = 1e-2  # a replica is quasi-stationary while, at each cell's mean sojourn, at most this share
-# of its attempts would time out, no cell is saturated, and no change of its own is coming
 
 
-class FluidEngine:
+class FluidEngine(AdaptiveSteps, LinkGates):
     """Holds the state of one fluid run over every replica; ``run()`` steps it to the end."""
 
     def __init__(self, net: Network, *, noise: bool = True, stats_tau_s: float | None = None):
@@ -95,6 +90,7 @@ class FluidEngine:
         self.has_cache = bool(np.any(su.cache_hit > 0))
         self.warmth = np.ones((n_c, r))  # cache warmth per cell (cells without a cache ignore it)
         self._blocked = np.zeros((n_l, r))  # calls open breakers failed at once, per link
+        self._bounced = np.zeros((n_l, r, k))  # calls controllers turned away, per link and attempt number
         self._link_failed = np.zeros((n_l, r))
         self._t = 0.0
         self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
@@ -122,13 +118,14 @@ class FluidEngine:
         self._effects_t = None
         self._effects = None
         self.step_index = 0
-        self._change_times = _change_times(net)
+        self._change_times = change_times(net)
         self._sync_callers = np.unique(su.layout.link_cell[su.link_sync & (su.layout.link_cell >= 0)])
         self.control = ControlLoop(net, net.controls) if net.controls is not None else None
         self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
-        self._bin = {k: np.zeros((n, r)) for k, n in
-                     (("arrivals", n_c), ("goodput", n_c), ("demand", len(net.tenants)),
-                      ("tenant_goodput", len(net.tenants)))}
+        self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None
+        n_t = len(net.tenants)  # what controllers observe of each bin, summed over its updates
+        self._bin = {k: np.zeros((n, r)) for k, n in (("arrivals", n_c), ("goodput", n_c), ("demand", n_t),
+                                                      ("tenant_goodput", n_t), ("link_ok", n_l), ("link_failed", n_l))}
 
     # ------------------------------------------------------------------ helpers
     def _weights(self, t: float, control_cap: np.ndarray | None = None) -> np.ndarray:
@@ -196,6 +193,8 @@ class FluidEngine:
                 cap = cap * control_cap[:, su.layout.cell_order].T
                 w = self._weights(t, control_cap)
             self._admit = None if admit is None else np.ascontiguousarray(admit.T)
+            if self.control.entry is not None:
+                self._entry = np.ascontiguousarray(self.control.entry.T)
         servers = su.instances * su.concurrency * cap
         if np.any(cap != self.cap_prev):
             self.table.ensure(servers)
@@ -258,36 +257,6 @@ class FluidEngine:
         self._pending[:, moving] = 0.0
         return due
 
-    def _quiet(self, t: float) -> np.ndarray:
-        """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
-
-        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, no breaker open,
-        every cache warm (99%), and at each cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts
-        would outlive their timeout (the fluid's residence is exponential: e^(-timeout/sojourn)). Then the
-        stationary solution that one long cell update reaches is the state, and what ageing once per
-        coarse step instead of once per bin misses is those few timeouts. The test reads no bins, which
-        coarse steps age slowly. A change of its own (fault, restart, the load balancer seeing one) that
-        a bin of the step would apply, from one bin before its start to one bin after its end, keeps the
-        replica in bins; a queue that starts to build in a coarse step shows as saturation or a longer
-        sojourn at the next step's start.
-        """
-        su = self.su
-        end = t + self.coarse_k * self.dt
-        ch = self._changes
-        # a change in (t - dt, t] is applied by the bin at t: the first of the step, which would apply it
-        # to a replica that does not move in it
-        ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
-        ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
-        if self.breakers is not None:
-            ok &= self.breakers.closed()
-        if self.has_cache:  # a warming cache changes its callees' load
-            ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
-        if self.control is not None:
-            ok &= self.control.quiet(t, end, self.dt)
-        soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
-        late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
-        return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
-
     def _substep(self, first, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                  ageing: np.ndarray | None) -> None:
         """Steps 1-5 of the module docstring for the ``active`` replicas, each by its ``h_r``.
@@ -298,7 +267,8 @@ class FluidEngine:
         r = net.replicas
         n_f = self.q.shape[0]
         entry = su.entry_links
-        self.link_out[entry, :, 0] += first[su.link_tenant[entry]] * su.link_per_request[entry]
+        shares = su.link_per_request[entry] if self._entry is None else self._entry[entry]
+        self.link_out[entry, :, 0] += first[su.link_tenant[entry]] * shares
         entry_sent = self.link_out[entry].sum(axis=2)
         # 2. hold time and failure of responses
         call_s = call_time(self._lat(), self._ratio(self.st_fail, self.st_done), su.link_allowed,
@@ -376,7 +346,7 @@ class FluidEngine:
                 su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done,
                 self.st_final, self.st_end, self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio,
                 su.link_budget_cap, self.budget,
-                self._first, self._denied, self._blocked, self._link_failed)
+                self._first, self._denied, self._blocked, self._link_failed, self._bounced)
         if self.breakers is not None:
             moved = self.breakers.observe(self._t, h_r, link_succ + self._link_failed, self._link_failed)
             if rec is not None:
@@ -394,86 +364,16 @@ class FluidEngine:
             tg = np.zeros_like(first)
             np.add.at(tg, su.link_tenant[entry], link_succ[entry])
             b["tenant_goodput"] += tg
+            b["link_ok"] += link_succ
+            b["link_failed"] += final
 
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
-
-    def _break(self, links: np.ndarray, active: np.ndarray) -> None:
-        """Open or half-open breakers on ``links`` fail calls at once: off the link, into ``_blocked``."""
-        sent = self.link_out[links]
-        share = self.breakers.admit(links, sent.sum(axis=2), active, self._t)
-        if np.any(share < 1.0):
-            self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
-            self.link_out[links] = sent * share[:, :, None]
-
-    def _reject(self, links: np.ndarray, active: np.ndarray) -> None:
-        """Calls a controller does not admit (a throttle, an unresolvable DNS name) fail at once, as
-        calls an open breaker blocks do: off the link, into ``_blocked``."""
-        share = np.where(active[None, :], self._admit[links], 1.0)
-        if np.any(share < 1.0):
-            sent = self.link_out[links]
-            self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
-            self.link_out[links] = sent * share[:, :, None]
-
-    def _observe(self, t_end: float, cap: np.ndarray) -> None:
-        """Report the bin's outcomes to the controllers (network cell order), then clear them."""
-        order, b = self.su.layout.cell_order, self._bin
-        arr, good = np.empty_like(b["arrivals"]), np.empty_like(b["goodput"])
-        arr[order], good[order] = b["arrivals"], b["goodput"]
-        cap_n = np.empty_like(cap)
-        cap_n[order] = cap
-        self.control.observe(t_end, arr.T, good.T, cap_n.T, b["demand"].T, b["tenant_goodput"].T)
-        for v in b.values():
-            v[:] = 0.0
-
-    def _log(self, moves) -> None:
-        """Events (kind, link, local replica) at the current bin's time."""
-        names = None
-        for kind, lk, r in moves:
-            names = names or self.net.link_names()
-            self.events.append(Event(self._t, kind, names[lk], "", int(r) + self.net.first_replica))
-
-    def _budget_events(self, active: np.ndarray) -> None:
-        """Log a link's retry budget running out (it denied 0.01 requests or more in an update) and
-        coming back (refilled to half its cap)."""
-        out = (self._denied >= 0.01) & ~self._budget_out & active
-        back = self._budget_out & (self.budget >= 0.5 * self.su.link_budget_cap) & active
-        if out.any() or back.any():
-            for kind, mask in (("retry_budget_exhausted", out), ("retry_budget_refilled", back)):
-                self._log((kind, lk, r) for lk, r in zip(*np.nonzero(mask), strict=True))
-            self._budget_out = (self._budget_out | out) & ~back
 
     def _alpha(self, h_r: np.ndarray) -> np.ndarray:
         """Per replica weight of this update in the link statistics (time constant 5 updates); 0 if idle."""
         tau = np.full_like(h_r, self._stats_tau_s) if self._stats_tau_s is not None else 5 * h_r
         return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
-
-    def _update_fine(self, moving: np.ndarray) -> None:
-        """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
-
-        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
-        stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
-        update earlier, and when an update is longer than the hold a saturated sync chain oscillates
-        (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
-        around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
-        of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
-        saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
-        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
-        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
-        """
-        callers = self._sync_callers
-        if callers.size == 0:
-            return
-        busy = (self.all_busy[callers] >= FINE_ALL_BUSY) & (self.busy_share[callers] >= FINE_BUSY)
-        shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
-        ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
-        need = np.where(np.isfinite(shortest),
-                        np.exp2(np.ceil(np.log2(np.maximum(ratio, 1.0)) - 1e-9)).clip(1, MAX_SUBSTEPS), 1)
-        need = need.astype(np.int64)
-        calm = np.where(need >= self.m_r, 0, self._calm + 1)
-        m_r = np.where((need >= self.m_r) | (calm >= CALM_BINS), need, self.m_r)
-        self.m_r = np.where(moving, m_r, self.m_r)
-        self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
 
     def _ratio(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
@@ -518,21 +418,6 @@ class FluidEngine:
         if progress is not None:
             progress(1.0)
         return rec.finish(time.perf_counter() - wall0)
-
-
-def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
-    """Bins per coarse step: the most that fit in ``max_dt_s`` and divide a record interval.
-
-    Dividing the interval keeps every record a mean over whole steps of every replica.
-    """
-    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= max_dt_s + 1e-9]
-    return max(fits, default=1)
-
-
-def _change_times(net: Network) -> np.ndarray:
-    """Every time a fault effect, a restart or the load balancer's (lagged) view of them changes."""
-    ts = net.change_times()
-    return np.array(sorted(set(ts) | {t + net.lb_detect_s for t in ts}))
 
 
 def simulate_fluid(net: Network, *, noise: bool = True,

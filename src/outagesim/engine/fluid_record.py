@@ -91,7 +91,7 @@ class Recorder:
         events = list(eng.events) + list(net.notes)
         if eng.control is not None:
             series.update(eng.control.series(self.n))
-            events += eng.control.events
+            events += eng.control.events + eng.control.shared_events
         for e in net.effects:
             events.append(Event(e.start_s, "fault_start", e.name))
             if np.isfinite(e.end_s):

@@ -44,6 +44,8 @@ class HealthCheck(Spec):
 
     target: str = Field(description="the service whose instances it can take out")
     probe_path: list[str] = Field(default_factory=list, description="other services a probe depends on")
+    deep: bool = Field(default=True, description="a target failing its traffic (e.g. its dependencies) fails "
+                                                 "its probe too; false: only the probe path and being down count")
     interval: FixedSeconds = Field(default=10.0, gt=0.0)
     unhealthy_after: int = Field(default=3, ge=1)
     healthy_after: int = Field(default=3, ge=1)

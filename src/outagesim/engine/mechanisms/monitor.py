@@ -25,11 +25,11 @@ def monitor_step(failing: np.ndarray, blind: np.ndarray, since: np.ndarray, t: f
                  sustain_s: float, sample: bool) -> tuple[np.ndarray, np.ndarray]:
     """One observation at t of a failed share per replica: (new ``since``, alarm now), both [R].
 
-    ``since`` is when the current failing stretch began (NaN: not failing, or blind). ``sample`` is
-    False between an external probe's samples (nothing changes then).
+    ``since`` is when the current failing stretch began (NaN: not failing). ``sample`` is False between
+    an external probe's samples. A blind monitor has no data: nothing changes (an alarm already raised
+    stays raised, a failure it cannot see does not start one).
     """
-    if not sample:
-        return since, np.isfinite(since) & (t - since >= sustain_s)
-    bad = (failing >= threshold) & ~blind
-    since = np.where(bad, np.where(np.isnan(since), t, since), np.nan)
-    return since, bad & (t - since >= sustain_s)
+    if sample:
+        bad = failing >= threshold
+        since = np.where(blind, since, np.where(bad, np.where(np.isnan(since), t, since), np.nan))
+    return since, np.isfinite(since) & (t - since >= sustain_s)
