@@ -131,14 +131,15 @@ def impact(results: Results, variant: str = "base", *, availability: Availabilit
     """Per replica and tenant/service outcomes (:data:`OUTCOME_COLUMNS`) of one variant.
 
     With ``availability`` None these are the outcomes computed when the run was made (the default
-    thresholds), read from ``replicas.parquet`` when the results came from disk; with thresholds given
+    thresholds; a directory written by an older outagesim may lack some columns), read from
+    ``replicas.parquet`` when the results came from disk; with thresholds given
     they are computed again from the per-replica series, which a results directory holds only when
     written with ``keep_replicas``.
     """
     if variant not in results.runs:
         raise AnalysisError(f"no variant '{variant}' in these results; they have {', '.join(results.variants)}")
     stored = results.outcomes.get(variant)
-    if availability is None and stored is not None and set(OUTCOME_COLUMNS) <= set(stored.columns):
+    if availability is None and stored is not None:
         return stored.copy()
     return replica_outcomes(replica_record(results, variant), results.manifest.get("tenants", {}),
                             availability or DEFAULT_AVAILABILITY)
