@@ -6,6 +6,9 @@ EXPECTED = {
     "Model", "ModelError", "OutagesimError", "Problem", "Results", "RunRecord", "RunRefused", "Scenario",
     "ScenarioError", "apply_overrides", "apply_variant", "json_schema", "load", "load_model",
     "load_scenario", "simulate", "validate_files",
+    # issue 6: impact, comparison, results store
+    "AnalysisError", "Availability", "StoreError", "append_run", "compare", "impact", "list_runs",
+    "outage_windows", "read_run",
 }
 
 
@@ -22,5 +25,6 @@ def test_every_public_name_resolves():
 
 def test_one_error_root():
     """Every outagesim error derives from OutagesimError."""
-    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused):
+    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.AnalysisError,
+                outagesim.StoreError):
         assert issubclass(cls, outagesim.OutagesimError)

@@ -6,12 +6,17 @@
 >>> results.to_pandas().head()                                          # doctest: +SKIP
 """
 
-from .errors import ModelError, OutagesimError, Problem, RunRefused, ScenarioError
+from .errors import AnalysisError, ModelError, OutagesimError, Problem, RunRefused, ScenarioError, StoreError
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
 
-_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate"}
+_LAZY = {
+    "RunRecord": ".record", "Results": ".results", "simulate": ".simulate",
+    "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
+    "compare": ".analysis.compare",
+    "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
+}
 
 
 def __getattr__(name: str):
@@ -27,6 +32,8 @@ def __getattr__(name: str):
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalysisError",
+    "Availability",
     "Model",
     "ModelError",
     "OutagesimError",
@@ -36,12 +43,19 @@ __all__ = [
     "RunRefused",
     "Scenario",
     "ScenarioError",
+    "StoreError",
+    "append_run",
     "apply_overrides",
     "apply_variant",
+    "compare",
+    "impact",
     "json_schema",
+    "list_runs",
     "load",
     "load_model",
     "load_scenario",
+    "outage_windows",
+    "read_run",
     "simulate",
     "validate_files",
 ]
