@@ -277,3 +277,32 @@ def test_active_active_shifts_users_to_the_healthy_region_within_a_few_time_cons
     assert share[7] < 0.6
     assert share[6 + 24:].min() > 0.95
     assert events(rec, "tenant_shifted_away")
+
+
+# --------------------------------------------------------------------------- autoscaler
+def scaled(plane_down: bool) -> RunRecord:
+    """web (2 x 4 workers, 10 ms: 800 req/s) at 600 req/s is 75% busy; its autoscaler aims for 50% (so
+    1.5x nominal), decides every minute and launches through ec2-api, serving 3 minutes later."""
+    m = nets.model({"web": nets.service(2, mean_s=10e-3, concurrency=4),
+                    "ec2-api": nets.service(1, mean_s=1e-3)},
+                   {"users": nets.tenant("web", 600, timeout_s=1.0)})
+    m["controllers"] = {"autoscalers": {"asg": {"target": "web", "utilisation": 0.5, "max": 3.0,
+                                                "launch_time": "3m", "control_plane": "ec2-api"}}}
+    faults = {"api": nets.fault("service_down", "ec2-api", 0.0)} if plane_down else {}
+    return simulate_fluid(nets.build(m, nets.scenario(600.0, faults=faults)), noise=False)
+
+
+def test_autoscaler_reaches_its_target_after_the_launch_time():
+    """The first decision (60 s) asks for 0.5x nominal more; from 240 s web has 3 instances and is 50% busy."""
+    rec = scaled(plane_down=False)
+    healthy = rec.get("cell", nets.cell("web"), "healthy_instances")[0]
+    assert healthy[:24] == pytest.approx(2.0, rel=1e-6)
+    assert healthy[25:] == pytest.approx(3.0, rel=0.02)
+    assert rec.get("cell", nets.cell("web"), "utilisation")[0][30:] == pytest.approx(0.5, abs=0.03)
+
+
+def test_autoscaler_cannot_launch_while_its_control_plane_is_down():
+    """With ec2-api down, every decision is blocked (and logged); web stays at 2 instances."""
+    rec = scaled(plane_down=True)
+    assert rec.get("cell", nets.cell("web"), "healthy_instances")[0] == pytest.approx(2.0, rel=1e-6)
+    assert len(events(rec, "autoscaler_blocked")) == 10  # one per decision, at 60 s ... 600 s (the end)

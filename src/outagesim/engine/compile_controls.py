@@ -23,6 +23,7 @@ from .controls import (
     THROTTLE,
     ActionSpec,
     ArtifactSpec,
+    AutoscalerSpec,
     Controls,
     DnsSpec,
     FailoverSpec,
@@ -89,8 +90,15 @@ def compile_controls(model: Model, scenario: Scenario, draw: Draw, ix: _Index, s
                         math.inf if hc.max_removal_per_minute is None else hc.max_removal_per_minute / 60.0)
         for h, hc in ctl.health_checks.items())
     failovers = tuple(_failover(t, ten, ix) for t, ten in model.tenants.items() if ten.failover is not None)
+    scalers = tuple(
+        AutoscalerSpec(a, ix.service_cells(asg.target),
+                       ix.service_cells(asg.control_plane) if asg.control_plane else np.zeros(0, np.int64),
+                       asg.utilisation, asg.min, asg.max, asg.interval,
+                       draw(asg.launch_time, f"controllers.autoscalers.{a}.launch_time"),
+                       math.inf if asg.max_launch_per_minute is None else asg.max_launch_per_minute * asg.interval / 60)
+        for a, asg in ctl.autoscalers.items())
     return Controls(tuple(actions), monitors, tuple(operators), checks, _dns(model, scenario, ix),
-                    _fleets(model, scenario, draw, ix), failovers)
+                    _fleets(model, scenario, draw, ix), failovers, scalers)
 
 
 def _failover(name, ten, ix: _Index) -> FailoverSpec:

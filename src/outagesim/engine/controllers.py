@@ -20,6 +20,7 @@ import numpy as np
 from ..record import Event
 from .controls import ACTION_KINDS, Controls
 from .mechanisms.actions import action_effects
+from .mechanisms.autoscaler import scale_step
 from .mechanisms.dns import unresolved_share
 from .mechanisms.fleet import FleetState, fleet_step, online_share
 from .mechanisms.health_check import health_step, probe_failure
@@ -49,6 +50,10 @@ class ControlLoop:
         self._fo_since = [np.full(r, np.nan) for _ in controls.failovers]
         self._fo_done = [np.zeros(r, bool) for _ in controls.failovers]
         self._fo_health = [np.ones((r, len(f.links))) for f in controls.failovers]
+        self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
+        self._launches: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in controls.autoscalers]
+        self._busy_acc = [np.zeros(r) for _ in controls.autoscalers]  # busy share x time since the last decision
+        self._since = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
         self.events: list[Event] = []
         self._t_prev = 0.0  # runs start at 0
         self._logged_to = -np.inf  # actions starting after this time have not been logged yet
@@ -69,6 +74,8 @@ class ControlLoop:
         for f, st in zip(c.fleets, self.fleets, strict=True):
             if f.cells.size:
                 cap[:, f.cells] *= np.clip(1.0 - st.crashed() / np.maximum(f.hosts, 1e-12), 0.0, 1.0)[:, None]
+        for a, scale in zip(c.autoscalers, self.scale, strict=True):
+            cap[:, a.cells] *= scale[:, None]
         for d in c.dns:
             share = unresolved_share(t, d.windows, d.ttl_s, d.negative_ttl_s)
             if share > 0:
@@ -77,10 +84,12 @@ class ControlLoop:
 
     # ------------------------------------------------------------------ what controllers see
     def observe(self, t: float, arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray,
-                demand: np.ndarray, tenant_goodput: np.ndarray, link_ok: np.ndarray, link_failed: np.ndarray) -> None:
+                demand: np.ndarray, tenant_goodput: np.ndarray, link_ok: np.ndarray, link_failed: np.ndarray,
+                busy: np.ndarray) -> None:
         """Outcomes since the last observation (the bins up to t): per cell arrivals and goodput (counts)
         and capacity share, float[R, C]; per tenant demand and goodput (counts), float[R, T]; per link calls
-        that succeeded and that finally failed (counts), float[R, L]. Bins in which
+        that succeeded and that finally failed (counts), float[R, L]; per cell share of workers busy,
+        float[R, C]. Bins in which
         no replica moved (all in a coarse step) are not observed; their time counts in the next one."""
         c = self.c
         dt = t - self._t_prev
@@ -145,6 +154,8 @@ class ControlLoop:
             self._add(("fleet", f.name, "repaired_hosts"), st.healed + st.repaired, dt)
         for i, fo in enumerate(c.failovers):
             self._failover(i, fo, t, dt, demand, tenant_goodput, link_ok, link_failed)
+        for i, a in enumerate(c.autoscalers):
+            self._autoscale(i, a, t, dt, busy, service_failed)
         for d in c.dns:
             self._add(("dns", d.name, "unresolved_share"),
                       np.full(self.r, unresolved_share(t - dt, d.windows, d.ttl_s, d.negative_ttl_s)), dt)
@@ -180,6 +191,41 @@ class ControlLoop:
             for r in np.flatnonzero(switch):
                 self._event(t, "tenant_failed_over", f"tenant:{name}", "to the standby entries", r)
 
+    def _autoscale(self, i, a, t, dt, busy, service_failed) -> None:
+        """Launched instances that are due join; at each interval the scaler decides (autoscaler.py)."""
+        still = []
+        for due, amount in self._launches[i]:
+            arrived = due <= t
+            self.scale[i] = self.scale[i] + np.where(arrived, amount, 0.0)
+            joined = arrived & (amount > 0)
+            self._busy_acc[i][joined] = 0.0  # cool down: judge the new size on its own load only
+            self._since[i][joined] = t
+            if not arrived.all():
+                still.append((due, np.where(arrived, 0.0, amount)))
+        self._launches[i] = still
+        inst = self.net.instances[:, a.cells]
+        self._busy_acc[i] += dt * (busy[:, a.cells] * inst).sum(axis=1) / np.maximum(inst.sum(axis=1), 1e-12)
+        self._add(("autoscaler", a.name, "instances_share"), self.scale[i], dt)
+        if np.floor(t / a.interval_s) == np.floor((t - dt) / a.interval_s):
+            return
+        pending = sum((amount for _, amount in self._launches[i]), np.zeros(self.r))
+        plane_ok = (service_failed(a.plane_cells) < 0.5 if a.plane_cells.size else np.ones(self.r, bool))
+        span = t - self._since[i]
+        ready = span >= 0.5 * a.interval_s  # at least half an interval of load at the current size
+        scale, launched, blocked = scale_step(
+            self.scale[i], pending, self._busy_acc[i] / np.maximum(span, 1e-12), goal=a.goal, low=a.low,
+            high=a.high, max_launch=a.max_launch, plane_ok=plane_ok)
+        self.scale[i] = np.where(ready, scale, self.scale[i])
+        launched, blocked = np.where(ready, launched, 0.0), np.where(ready, blocked, 0.0)
+        self._busy_acc[i] = np.where(ready, 0.0, self._busy_acc[i])
+        self._since[i] = np.where(ready, t, self._since[i])
+        if launched.any():
+            self._launches[i].append((t + a.launch_s, launched))
+        for r in np.flatnonzero(launched > 1e-3):
+            self._event(t, "autoscaler_launched", a.name, f"{launched[r]:.0%} of nominal", r)
+        for r in np.flatnonzero(blocked > 1e-3):
+            self._event(t, "autoscaler_blocked", a.name, "control plane failing", r)
+
     @staticmethod
     def _target_failed(cells, removed, arrivals, goodput) -> np.ndarray:
         """Share of a checker's instances that are up but fail their own probe, float[k, R]: those failing
@@ -202,6 +248,8 @@ class ControlLoop:
             ok &= ~np.any(np.isfinite(self.since) & np.isinf(self.detected), axis=0)
         for lb, rm in zip(self.looks_bad, self.removed, strict=True):
             ok &= np.all((lb < QUIET_SHARE) & (rm < QUIET_SHARE), axis=0)
+        for a, scale, launches in zip(c.autoscalers, self.scale, self._launches, strict=True):
+            ok &= (scale <= a.low + 1e-9) & ~np.any([amount > 0 for _, amount in launches], axis=0)
         for d in c.dns:
             for _, t0, t1 in d.windows:
                 if t0 - dt <= hi and lo <= t1 + d.negative_ttl_s + dt:

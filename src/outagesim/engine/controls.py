@@ -115,6 +115,19 @@ class FailoverSpec:
 
 
 @dataclass(frozen=True)
+class AutoscalerSpec:
+    name: str
+    cells: np.ndarray  # int[k] the target service's cells
+    plane_cells: np.ndarray  # int[m] the control plane's cells (empty: launches always go through)
+    goal: float
+    low: float
+    high: float
+    interval_s: float
+    launch_s: np.ndarray  # float[R]
+    max_launch: float  # share of nominal per interval (inf: no limit)
+
+
+@dataclass(frozen=True)
 class Controls:
     actions: tuple[ActionSpec, ...] = ()
     monitors: tuple[MonitorSpec, ...] = ()
@@ -123,10 +136,11 @@ class Controls:
     dns: tuple[DnsSpec, ...] = ()
     fleets: tuple[FleetSpec, ...] = field(default_factory=tuple)
     failovers: tuple[FailoverSpec, ...] = ()
+    autoscalers: tuple[AutoscalerSpec, ...] = ()
 
     def empty(self) -> bool:
         return not (self.actions or self.monitors or self.operators or self.health_checks or self.dns
-                    or self.fleets or self.failovers)
+                    or self.fleets or self.failovers or self.autoscalers)
 
     def scripted_times(self, replicas: int) -> np.ndarray:
         """Starts and ends of scripted actions and DNS windows, float[R, n] (what coarse steps must not span)."""

@@ -124,7 +124,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
         self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None
         n_t = len(net.tenants)  # what controllers observe of each bin, summed over its updates
-        self._bin = {k: np.zeros((n, r)) for k, n in (("arrivals", n_c), ("goodput", n_c), ("demand", n_t),
+        self._bin = {k: np.zeros((n, r)) for k, n in (("arrivals", n_c), ("goodput", n_c), ("busy", n_c),
+                                                      ("workers", n_c), ("demand", n_t),
                                                       ("tenant_goodput", n_t), ("link_ok", n_l), ("link_failed", n_l))}
 
     # ------------------------------------------------------------------ helpers
@@ -360,6 +361,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
             b = self._bin
             b["arrivals"] += counts["arrivals"]
             b["goodput"] += counts["goodput"]
+            b["busy"] += counts["in_service"] * h_r
+            b["workers"] += servers * h_r
             b["demand"] += first
             tg = np.zeros_like(first)
             np.add.at(tg, su.link_tenant[entry], link_succ[entry])

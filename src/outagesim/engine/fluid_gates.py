@@ -35,12 +35,16 @@ class LinkGates:
     def _observe(self, t_end: float, cap: np.ndarray) -> None:
         """Report the bin's outcomes to the controllers (network cell order), then clear them."""
         order, b = self.su.layout.cell_order, self._bin
-        arr, good = np.empty_like(b["arrivals"]), np.empty_like(b["goodput"])
-        arr[order], good[order] = b["arrivals"], b["goodput"]
-        cap_n = np.empty_like(cap)
-        cap_n[order] = cap
-        self.control.observe(t_end, arr.T, good.T, cap_n.T, b["demand"].T, b["tenant_goodput"].T,
-                            b["link_ok"].T, b["link_failed"].T)
+
+        def network_order(x: np.ndarray) -> np.ndarray:  # engine cells -> network cells, replicas first
+            out = np.empty_like(x)
+            out[order] = x
+            return out.T
+
+        busy = np.where(b["workers"] > 0, b["busy"] / np.maximum(b["workers"], 1e-12), 0.0)
+        self.control.observe(t_end, network_order(b["arrivals"]), network_order(b["goodput"]), network_order(cap),
+                             b["demand"].T, b["tenant_goodput"].T, b["link_ok"].T, b["link_failed"].T,
+                             network_order(busy))
         for v in b.values():
             v[:] = 0.0
 

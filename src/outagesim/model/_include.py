@@ -16,7 +16,8 @@ from ._source import Path, Source, describe, read_file
 from .names import did_you_mean
 
 COLLECTIONS = ("providers", "services", "tenants", "fleets", "vendors")
-NESTED = {"controllers": ("monitors", "operators", "health_checks", "dns_records")}  # maps of collections
+# maps of collections, merged collection by collection
+NESTED = {"controllers": ("monitors", "operators", "health_checks", "dns_records", "autoscalers")}
 Cache = dict[str, tuple[Source | None, list[Problem]]]
 
 

@@ -69,6 +69,14 @@ def check_controllers(model: Model, locate: Locate) -> list[Problem]:
         out += _service(model, locate, p + ("target",), hc.target)
         for i, dep in enumerate(hc.probe_path):
             out += _service(model, locate, p + ("probe_path", i), dep)
+    for a, asg in ctl.autoscalers.items():
+        p = ("controllers", "autoscalers", a)
+        out += _service(model, locate, p + ("target",), asg.target)
+        if asg.control_plane is not None:
+            out += _service(model, locate, p + ("control_plane",), asg.control_plane)
+        if asg.max < asg.min:
+            out.append(_problem(locate, p + ("max",), f"a max at least min ({asg.min:g})", f"{asg.max:g}"))
+        out += _range(locate, p + ("launch_time",), asg.launch_time, "a launch time >= 0", low=0)
     for d, rec in ctl.dns_records.items():
         out += _service(model, locate, ("controllers", "dns_records", d, "service"), rec.service)
     for s, svc in model.services.items():

@@ -62,11 +62,26 @@ class DnsRecord(Spec):
     negative_ttl: FixedSeconds | None = Field(default=None, gt=0.0, description="none = ttl")
 
 
+class Autoscaler(Spec):
+    """Holds a service near a target utilisation by launching instances through a control plane."""
+
+    target: str = Field(description="the service it scales")
+    utilisation: float = Field(default=0.6, gt=0.0, le=1.0, description="busy share it aims for")
+    min: float = Field(default=1.0, ge=0.0, description="fewest instances, as a share of the nominal count")
+    max: float = Field(default=2.0, gt=0.0, description="most instances, as a share of the nominal count")
+    interval: FixedSeconds = Field(default=60.0, gt=0.0)
+    launch_time: Seconds = 180.0
+    control_plane: str | None = Field(default=None, description="a service launches need; none while it fails")
+    max_launch_per_minute: float | None = Field(default=None, gt=0.0, description="API throttling: share of "
+                                                                                  "nominal launched per minute")
+
+
 class Controllers(Spec):
     monitors: dict[str, Monitor] = Field(default_factory=dict)
     operators: dict[str, Operator] = Field(default_factory=dict)
     health_checks: dict[str, HealthCheck] = Field(default_factory=dict)
     dns_records: dict[str, DnsRecord] = Field(default_factory=dict)
+    autoscalers: dict[str, Autoscaler] = Field(default_factory=dict)
 
     def empty(self) -> bool:
-        return not (self.monitors or self.operators or self.health_checks or self.dns_records)
+        return not (self.monitors or self.operators or self.health_checks or self.dns_records or self.autoscalers)
