@@ -85,7 +85,7 @@ def compile_controls(model: Model, scenario: Scenario, draw: Draw, ix: _Index, s
                                    f"controllers.operators.{o}.actions.{a}"))
     checks = tuple(
         HealthCheckSpec(h, ix.service_cells(hc.target), tuple(ix.service_cells(s) for s in hc.probe_path),
-                        hc.deep, hc.unhealthy_after * hc.interval, hc.healthy_after * hc.interval,
+                        hc.deep, hc.unhealthy_after, hc.unhealthy_after * hc.interval, hc.healthy_after * hc.interval,
                         math.inf if hc.fail_open is None else hc.fail_open,
                         math.inf if hc.max_removal_per_minute is None else hc.max_removal_per_minute / 60.0)
         for h, hc in ctl.health_checks.items())

@@ -131,7 +131,7 @@ class ControlLoop:
             path = [service_failed(cells) for cells in spec.probe_cells]
             own = (self._target_failed(spec.cells, self.removed[h], arrivals, goodput) if spec.deep
                    else np.zeros((len(spec.cells), self.r)))
-            probe = probe_failure(own, path)
+            probe = probe_failure(own, path) ** spec.unhealthy_after  # that many probes in a row fail
             inst = self.net.instances[:, spec.cells].T
             weight = inst / np.maximum(inst.sum(axis=0), 1e-12)
             was = self.removed[h].copy()
@@ -287,6 +287,8 @@ class ControlLoop:
 
     def _log_changes(self, on: str, off: str, entity: str, was: np.ndarray, now: np.ndarray, t: float,
                      detail: str = "") -> None:
+        if not np.any(now != was):
+            return
         for r in np.flatnonzero(now & ~was):
             self._event(t, on, entity, detail, r)
         for r in np.flatnonzero(was & ~now):

@@ -57,6 +57,7 @@ class HealthCheckSpec:
     cells: np.ndarray  # int[k] the target service's cells
     probe_cells: tuple[np.ndarray, ...]  # per probe-path service, its cells
     deep: bool  # a target failing its traffic fails its probe too
+    unhealthy_after: int  # failed probes in a row that take a target out
     down_lag_s: float  # unhealthy_after x interval
     up_lag_s: float  # healthy_after x interval
     fail_open: float  # inf: never
