@@ -14,12 +14,13 @@ import numpy as np
 
 from ..errors import ScenarioError
 from ..model import Model, Scenario
-from ..model.names import qualified_zones, resolve_target, resolve_zone
+from ..model.names import qualified_zones, resolve_prefixed, resolve_target, resolve_zone
 from ..model.quantities import central, is_uncertain, parse_offset
 from ..model.scenario import (
     BadArtifact,
     CapacityLoss,
     CapacityRemoval,
+    DemandSurge,
     DnsRecordEmptied,
     ErrorInjection,
     LatencyInjection,
@@ -29,6 +30,7 @@ from .compile_controls import _Index, compile_controls
 from .mechanisms.capacity_tool import removal_steps
 from .network import (
     EFFECT_CAPACITY,
+    EFFECT_DEMAND,
     EFFECT_ERRORS,
     EFFECT_LATENCY,
     JITTER_EQUAL,
@@ -230,6 +232,13 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
 def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes):
     for name, fault in scenario.faults.items():
         if isinstance(fault, DnsRecordEmptied | BadArtifact):  # controllers act on these (compile_controls.py)
+            continue
+        if isinstance(fault, DemandSurge):
+            start = parse_offset(fault.at, scenario.anchor)
+            end = math.inf if fault.duration is None else start + central(fault.duration)
+            tenant = np.array([list(model.tenants).index(resolve_prefixed(model, fault.target, "tenant"))])
+            yield Effect(name, EFFECT_DEMAND, start, end, tenant,
+                         np.clip(draw(fault.factor, f"faults.{name}.factor"), 0.0, None))
             continue
         try:
             target = resolve_target(model, fault.target)

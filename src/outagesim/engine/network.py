@@ -15,7 +15,7 @@ import numpy as np
 from .controls import Controls
 
 JITTER_NONE, JITTER_FULL, JITTER_EQUAL = 0, 1, 2
-EFFECT_CAPACITY, EFFECT_LATENCY, EFFECT_ERRORS = 0, 1, 2
+EFFECT_CAPACITY, EFFECT_LATENCY, EFFECT_ERRORS, EFFECT_DEMAND = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class Effect:
     kind: int  # EFFECT_*
     start_s: float
     end_s: float
-    cells: np.ndarray  # int[k]
-    magnitude: np.ndarray  # float[R]: fraction lost / seconds added / error fraction
+    cells: np.ndarray  # int[k] (EFFECT_DEMAND: tenants)
+    magnitude: np.ndarray  # float[R]: fraction lost / seconds added / error fraction / demand factor
 
 
 @dataclass(frozen=True)
@@ -107,12 +107,17 @@ class Network:
         return self.instances * self.concurrency
 
     def demand_rps(self, t_s: float) -> np.ndarray:
-        """Tenant demand without noise at time t, float[R, T] (daily shape interpolated by UTC hour)."""
+        """Tenant demand without noise at time t, float[R, T] (daily shape interpolated by UTC hour, times
+        any demand surge)."""
         hour = (self.anchor.hour + self.anchor.minute / 60 + self.anchor.second / 3600 + t_s / 3600) % 24
         h0 = int(hour)
         frac = hour - h0
         shape = self.daily_shape[:, h0] * (1 - frac) + self.daily_shape[:, (h0 + 1) % 24] * frac
-        return self.peak_rps * shape[None, :]
+        out = self.peak_rps * shape[None, :]
+        for e in self.effects:
+            if e.kind == EFFECT_DEMAND and e.start_s <= t_s < e.end_s:
+                out[:, e.cells] *= e.magnitude[:, None]
+        return out
 
     def capacity_factor(self, t_s: float) -> np.ndarray:
         """Share of each cell's instances that are up at t, float[R, C]; restored ones need startup time."""

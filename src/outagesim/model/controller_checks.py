@@ -13,7 +13,7 @@ from ._source import Locate, Path
 from .actions import AddCapacity, Restart, Throttle
 from .names import did_you_mean, resolve_prefixed, resolve_target
 from .quantities import central, parse_offset
-from .scenario import BadArtifact, DnsRecordEmptied, Scenario
+from .scenario import BadArtifact, DemandSurge, DnsRecordEmptied, Scenario
 from .system import Model
 
 
@@ -167,6 +167,9 @@ def special_target(model: Model, name: str, fault: Any, locate: Locate) -> list[
     path: Path = ("faults", name, "target")
     if isinstance(fault, DnsRecordEmptied):
         return _prefixed(model, locate, path, fault.target, "dns", "'dns:RECORD', a record of controllers.dns_records")
+    if isinstance(fault, DemandSurge):
+        return (_prefixed(model, locate, path, fault.target, "tenant", "'tenant:NAME'")
+                + _range(locate, ("faults", name, "factor"), fault.factor, "a demand multiplier >= 0", low=0))
     if isinstance(fault, BadArtifact):
         prefix = "vendor" if fault.target.startswith("vendor:") else "fleet"
         return _prefixed(model, locate, path, fault.target, prefix, "'fleet:NAME' or 'vendor:NAME'")

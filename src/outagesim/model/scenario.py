@@ -73,9 +73,17 @@ class BadArtifact(_Fault):
     crash_share: Number = 1.0
 
 
+class DemandSurge(_Fault):
+    """A tenant's demand multiplied by ``factor`` (target: ``tenant:NAME``): a traffic spike, or internal
+    clients that automation sets off at once (the connection surge of Dec 2021)."""
+
+    kind: Literal["demand_surge"]
+    factor: Number = Field(description="demand multiplier while the fault lasts, >= 0")
+
+
 Fault = Annotated[
     ZoneDown | RegionDown | ServiceDown | CapacityLoss | CapacityRemoval | LatencyInjection | ErrorInjection
-    | DnsRecordEmptied | BadArtifact,
+    | DnsRecordEmptied | BadArtifact | DemandSurge,
     Field(discriminator="kind"),
 ]
 
