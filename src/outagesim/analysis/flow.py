@@ -25,7 +25,7 @@ repeated until nothing changes by more than ``TOL``. They interact through thinn
 async or soft cycles, and capacity: a callee near saturation waits long, which lengthens its sync
 callers' hold, which cuts what they send it. Where that loop would swing between "saturated" and "not"
 from round to round, each cell's hold moves only part of the way, halving its step every time its
-direction reverses (as Rprop does), so the rounds settle on the balance the engine finds: the callee just
+direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on the balance the engine finds: the callee just
 below saturation, its callers' workers waiting on it (backpressure). After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
@@ -38,8 +38,8 @@ import numpy as np
 from .flow_net import FlowNet
 from .graph import _ranges
 
-TOL = 1e-7
-MAX_ROUNDS = 80
+TOL = 1e-5
+MAX_ROUNDS = 60
 _CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend")
 _LINK = ("out", "calls", "fail", "thin")
 
@@ -71,6 +71,36 @@ def mean_wait(lam: np.ndarray, hold: np.ndarray, servers: np.ndarray, cv: np.nda
     return np.where(rho < 1.0, w, np.inf)
 
 
+class _Dirty:
+    """Cells waiting to be recomputed: a mask, and the indices marked since the last take (so a sweep
+    looks only at what was marked, not at every cell of a 100,000-service model)."""
+
+    def __init__(self, n: int):
+        self.mask = np.zeros(n, bool)
+        self.pending: list[np.ndarray] = []
+
+    def mark(self, idx: np.ndarray) -> None:
+        if idx.size:
+            self.mask[idx] = True
+            self.pending.append(idx)
+
+    def take(self, level: np.ndarray, lv: int) -> np.ndarray:
+        """The marked cells of level ``lv`` (unmarked on return); the others stay marked."""
+        if not self.pending:
+            return np.zeros(0, np.int64)
+        idx = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+        idx = idx[self.mask[idx]]
+        here = level[idx] == lv
+        self.pending = [idx[~here]] if (~here).any() else []
+        out = np.unique(idx[here])
+        self.mask[out] = False
+        return out
+
+    def clear(self) -> None:
+        self.mask[:] = False
+        self.pending = []
+
+
 class Flow:
     """The steady state of one model; :meth:`lose` evaluates a loss and puts the state back after."""
 
@@ -90,8 +120,11 @@ class Flow:
         self.entry = np.flatnonzero(net.link_cell < 0)
         self.out[self.entry] = net.peak_rps[net.link_tenant[self.entry]] * net.per_request[self.entry]
         self._touched: dict[str, list[np.ndarray]] = {"cell": [], "link": [], "route": []}
-        self._fwd = np.ones(n_c, bool)
-        self._bwd = np.ones(n_c, bool)
+        self.cell_level = level
+        self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
+        self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
+        self._fwd.mark(np.arange(n_c))
+        self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
         self._settle()
         self._touched = {"cell": [], "link": [], "route": []}
@@ -132,7 +165,8 @@ class Flow:
         net = self.net
         cells = np.unique(cells)
         self._write("cell", cells, alive=self.alive[cells] * (1.0 - share))
-        self._fwd[cells] = self._bwd[cells] = True
+        self._fwd.mark(cells)
+        self._bwd.mark(cells)
         into = net.in_route[_ranges(net.in_start[cells], net.in_start[cells + 1])]
         self._reweigh(np.unique(net.route_link[into]))
         self._settle()
@@ -156,7 +190,8 @@ class Flow:
                 for name in names:
                     getattr(self, name)[idx] = self.base[name][idx]
         self._touched = {"cell": [], "link": [], "route": []}
-        self._fwd[:] = self._bwd[:] = False
+        self._fwd.clear()
+        self._bwd.clear()
 
     # ------------------------------------------------------------------ routing
     def _reweigh(self, links: np.ndarray) -> None:
@@ -182,9 +217,9 @@ class Flow:
         w = np.where(local & (remote_tot <= 0), 1.0, w)
         moved = np.abs(w - self.w[routes]) > TOL
         self._write("route", routes[moved], w=w[moved])
-        self._fwd[cell[moved]] = True  # their load changes
+        self._fwd.mark(cell[moved])  # their load changes
         callers = net.link_cell[net.route_link[routes[moved]]]
-        self._bwd[callers[callers >= 0]] = True  # their calls' time and failure change
+        self._bwd.mark(callers[callers >= 0])  # their calls' time and failure change
 
     def _link_fail(self, links: np.ndarray) -> np.ndarray:
         net = self.net
@@ -197,17 +232,15 @@ class Flow:
     def _settle(self) -> None:
         """Alternate load (down) and success (up) sweeps until no cell is dirty."""
         for _ in range(MAX_ROUNDS):
-            if not (self._fwd.any() or self._bwd.any()):
+            if not (self._fwd.pending or self._bwd.pending):
                 return
-            for cells in self.levels:
-                x = cells[self._fwd[cells]]
+            for lv in range(len(self.levels)):
+                x = self._fwd.take(self.cell_level, lv)
                 if x.size:
-                    self._fwd[x] = False
                     self._forward(x)
-            for cells in reversed(self.levels):
-                x = cells[self._bwd[cells]]
+            for lv in reversed(range(len(self.levels))):
+                x = self._bwd.take(self.cell_level, lv)
                 if x.size:
-                    self._bwd[x] = False
                     self._backward(x)
 
     def _forward(self, x: np.ndarray) -> None:
@@ -218,7 +251,7 @@ class Flow:
         lam = np.bincount(_seg(counts), self.out[net.route_link[routes]] * self.w[routes], minlength=len(x))
         moved = np.abs(lam - self.lam[x]) > TOL * np.maximum(1.0, np.abs(lam))
         self._write("cell", x[moved], lam=lam[moved])
-        self._bwd[x[moved]] = True
+        self._bwd.mark(x[moved])
         links = _ranges(net.link_start[x], net.link_start[x + 1])
         if not links.size:
             return
@@ -228,7 +261,7 @@ class Flow:
         moved = np.abs(out - self.out[links]) > TOL * np.maximum(1.0, np.abs(out))
         self._write("link", links[moved], out=out[moved])
         changed = links[moved]
-        self._fwd[net.route_cell[_ranges(net.route_start[changed], net.route_start[changed + 1])]] = True
+        self._fwd.mark(net.route_cell[_ranges(net.route_start[changed], net.route_start[changed + 1])])
 
     def _backward(self, x: np.ndarray) -> None:
         """Time on and failure of cells ``x``'s calls; their hold time, capacity and success."""
@@ -255,7 +288,7 @@ class Flow:
             moved = (np.abs(calls - self.calls[links]) > TOL) | (np.abs(fail - self.fail[links]) > TOL)
             moved |= np.abs(thin - self.thin[links]) > TOL
             self._write("link", links[moved], calls=calls[moved], fail=fail[moved], thin=thin[moved])
-            self._fwd[net.link_cell[links[moved]]] = True
+            self._fwd.mark(net.link_cell[links[moved]])
             c = net.link_cell[links]
             spent = net.per_request[links] * net.miss[c] * thin * calls
             seq = net.sync[links] & ~net.parallel[links]
@@ -278,18 +311,19 @@ class Flow:
         moved = (np.abs(hold - self.hold[x]) > TOL * hold) | (np.abs(succ - self.succ[x]) > TOL) | soj_moved
         self._write("cell", x[moved], hold=hold[moved], soj=soj[moved], succ=succ[moved])
         changed = x[moved]
-        self._fwd[changed] = True  # capacity (served) may have moved
+        self._fwd.mark(changed)  # capacity (served) may have moved
         into = net.in_route[_ranges(net.in_start[changed], net.in_start[changed + 1])]
         callers = net.link_cell[net.route_link[into]]
-        self._bwd[callers[callers >= 0]] = True
+        self._bwd.mark(callers[callers >= 0])
 
     def _damped(self, x: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Move cells ``x``'s hold toward ``target`` in log space by their step; halve a cell's step when
-        its direction reverses, so a saturation loop converges instead of swinging."""
+        """Move cells ``x``'s hold toward ``target`` in log space by their step: halve a cell's step when
+        its direction reverses (a saturation loop converges instead of swinging), grow it by a tenth (up to the
+        whole way) while the direction holds."""
         old = self.hold[x]
         ratio = np.log(target / old)
         sign = np.sign(ratio)
         flip = (sign * self.trend[x]) < 0
-        step = np.where(flip, 0.5 * self.step[x], self.step[x])
+        step = np.where(flip, 0.5 * self.step[x], np.minimum(1.0, 1.1 * self.step[x]))
         self._write("cell", x, step=step, trend=np.where(sign != 0, sign, self.trend[x]))
         return old * np.exp(step * ratio)
