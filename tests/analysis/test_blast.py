@@ -53,7 +53,7 @@ def _static_routes(model: Model, lost: np.ndarray) -> dict[tuple[int, int, int],
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_candidate_cells_and_weights_match_the_engine(seed):
-    """Every call reaches the same callee cells with the same weights as in the engine, before and after a zone's loss."""
+    """Every call reaches the same callee cells with the same weights as in the engine, before and after a loss."""
     model = random_model(seed)
     net = flow_net(model)
     for lost in (np.zeros(0, np.int64), resolve(net, net.zones[0]).cells, resolve(net, net.regions[-1]).cells):

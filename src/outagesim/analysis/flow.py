@@ -25,8 +25,9 @@ repeated until nothing changes by more than ``TOL``. They interact through thinn
 async or soft cycles, and capacity: a callee near saturation waits long, which lengthens its sync
 callers' hold, which cuts what they send it. Where that loop would swing between "saturated" and "not"
 from round to round, each cell's hold moves only part of the way, halving its step every time its
-direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on the balance the engine finds: the callee just
-below saturation, its callers' workers waiting on it (backpressure). After a failure only what changes is
+direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on
+the balance the engine finds: the callee just below saturation, its callers' workers waiting on it
+(backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
 """
