@@ -6,16 +6,18 @@
 >>> results.to_pandas().head()                                          # doctest: +SKIP
 """
 
-from .errors import ModelError, OutagesimError, Problem, RunRefused, ScenarioError
+from .errors import ModelError, OutagesimError, Problem, RunRefused, ScenarioError, UnknownComponent
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
 
-_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate"}
+_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate",
+         "BlastRadius": ".analysis.blast", "Concentration": ".analysis.blast", "blast_radius": ".analysis.blast",
+         "concentration": ".analysis.blast", "single_points_of_failure": ".analysis.blast"}
 
 
 def __getattr__(name: str):
-    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
+    """Import the engine and analyses (numpy, numba, pandas, networkx) only when used: ``validate`` stays fast."""
     if name in _LAZY:
         import importlib
 
@@ -27,6 +29,8 @@ def __getattr__(name: str):
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlastRadius",
+    "Concentration",
     "Model",
     "ModelError",
     "OutagesimError",
@@ -36,12 +40,16 @@ __all__ = [
     "RunRefused",
     "Scenario",
     "ScenarioError",
+    "UnknownComponent",
     "apply_overrides",
     "apply_variant",
+    "blast_radius",
+    "concentration",
     "json_schema",
     "load",
     "load_model",
     "load_scenario",
     "simulate",
+    "single_points_of_failure",
     "validate_files",
 ]
