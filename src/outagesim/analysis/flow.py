@@ -39,8 +39,8 @@ import numpy as np
 from .flow_net import FlowNet
 from .graph import _ranges
 
-TOL = 1e-5
-MAX_ROUNDS = 60
+TOL = 1e-4
+MAX_ROUNDS = 30
 _CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend")
 _LINK = ("out", "calls", "fail", "thin")
 
