@@ -6,7 +6,16 @@
 >>> results.to_pandas().head()                                          # doctest: +SKIP
 """
 
-from .errors import AnalysisError, ModelError, OutagesimError, Problem, RunRefused, ScenarioError, StoreError
+from .errors import (
+    AnalysisError,
+    ModelError,
+    OutagesimError,
+    Problem,
+    RunRefused,
+    ScenarioError,
+    StoreError,
+    UnknownComponent,
+)
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
@@ -16,11 +25,13 @@ _LAZY = {
     "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
     "compare": ".analysis.compare",
     "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
+    "BlastRadius": ".analysis.blast", "Concentration": ".analysis.blast", "blast_radius": ".analysis.blast",
+    "concentration": ".analysis.blast", "single_points_of_failure": ".analysis.blast",
 }
 
 
 def __getattr__(name: str):
-    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
+    """Import the engine and analyses (numpy, numba, pandas, networkx) only when used: ``validate`` stays fast."""
     if name in _LAZY:
         import importlib
 
@@ -34,6 +45,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AnalysisError",
     "Availability",
+    "BlastRadius",
+    "Concentration",
     "Model",
     "ModelError",
     "OutagesimError",
@@ -44,10 +57,13 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StoreError",
+    "UnknownComponent",
     "append_run",
     "apply_overrides",
     "apply_variant",
+    "blast_radius",
     "compare",
+    "concentration",
     "impact",
     "json_schema",
     "list_runs",
@@ -57,5 +73,6 @@ __all__ = [
     "outage_windows",
     "read_run",
     "simulate",
+    "single_points_of_failure",
     "validate_files",
 ]

@@ -8,7 +8,8 @@ Hierarchy::
     ├── RunRefused            a run would exceed a stated limit (e.g. the DES cost estimate)
     ├── AnalysisError         an analysis cannot be done on these results (a missing variant, no
     │                         per-replica series, mismatched replicas, a bad threshold)
-    └── StoreError            a results store is missing, not a store, in use, or lacks a run
+    ├── StoreError            a results store is missing, not a store, in use, or lacks a run
+    └── UnknownComponent      a component name (``blast --fail``) the model does not have
 """
 
 from __future__ import annotations
@@ -62,3 +63,7 @@ class AnalysisError(OutagesimError):
 
 class StoreError(OutagesimError):
     """A results store (DuckDB file) is missing, unreadable, locked, or does not hold the run asked for."""
+
+
+class UnknownComponent(OutagesimError):
+    """A component name (provider, region, zone, service, cell) that the model does not have."""
