@@ -3,9 +3,9 @@
 import outagesim
 
 EXPECTED = {
-    "Model", "ModelError", "OutagesimError", "Problem", "Results", "RunRecord", "RunRefused", "Scenario",
+    "Model", "ModelError", "OutagesimError", "Problem", "ReportError", "Results", "RunRecord", "RunRefused", "Scenario",
     "ScenarioError", "apply_overrides", "apply_variant", "json_schema", "load", "load_model",
-    "load_scenario", "simulate", "validate_files",
+    "load_scenario", "simulate", "validate_files", "write_report",
 }
 
 
@@ -22,5 +22,5 @@ def test_every_public_name_resolves():
 
 def test_one_error_root():
     """Every outagesim error derives from OutagesimError."""
-    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused):
+    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.ReportError):
         assert issubclass(cls, outagesim.OutagesimError)

@@ -6,16 +6,16 @@
 >>> results.to_pandas().head()                                          # doctest: +SKIP
 """
 
-from .errors import ModelError, OutagesimError, Problem, RunRefused, ScenarioError
+from .errors import ModelError, OutagesimError, Problem, ReportError, RunRefused, ScenarioError
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
 
-_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate"}
+_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate", "write_report": ".report.html"}
 
 
 def __getattr__(name: str):
-    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
+    """Import the engine and report (numpy, numba, pandas, plotly) only when used: ``outagesim validate`` stays fast."""
     if name in _LAZY:
         import importlib
 
@@ -31,6 +31,7 @@ __all__ = [
     "ModelError",
     "OutagesimError",
     "Problem",
+    "ReportError",
     "Results",
     "RunRecord",
     "RunRefused",
@@ -44,4 +45,5 @@ __all__ = [
     "load_scenario",
     "simulate",
     "validate_files",
+    "write_report",
 ]

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from .errors import ModelError, OutagesimError
 from .report.terminal import print_run_summary
@@ -58,6 +59,25 @@ class _Progress:
             self.bar.stop()
 
 
+# `--report` alone means "the default path"; typer has no options with an optional value, so the bare
+# option gets this marker before parsing (see _OptionalValues).
+_DEFAULT_PATH = "@default"
+
+
+class _OptionalValues(TyperCommand):
+    """A command whose ``--report`` may be given without a value."""
+
+    optional_value = ("--report",)
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        args = list(args)
+        stop = args.index("--") if "--" in args else len(args)  # after "--" everything is an argument
+        for i in reversed(range(stop)):
+            if args[i] in self.optional_value and (i + 1 == stop or args[i + 1].startswith("-")):
+                args.insert(i + 1, _DEFAULT_PATH)
+        return super().parse_args(ctx, args)
+
+
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="model and scenario files")]) -> None:
     """Check model and scenario files; report every problem at once (exit 2 on any error)."""
@@ -82,7 +102,7 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
-@app.command()
+@app.command(cls=_OptionalValues)
 def run(
     model: Annotated[Path, typer.Argument(help="model YAML")],
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
@@ -97,13 +117,45 @@ def run(
     force: Annotated[bool, typer.Option(help="run a DES even if its cost estimate is over the limit")] = False,
     workers: Annotated[int | None, typer.Option(
         min=1, help="processes sharing the replicas (default: every core for a big run); same numbers")] = None,
+    report: Annotated[str | None, typer.Option(
+        "--report", metavar="[PATH]", help="also write the HTML report (default: RESULTS_DIR/report.html)")] = None,
 ) -> None:
     """Simulate the base case and the chosen variants; write the results directory; print a summary."""
     try:
-        _run(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins, out_dir, force,
-             workers)
+        if report not in (None, _DEFAULT_PATH):
+            from .report.html import check_outputs
+
+            check_outputs(Path(report))
+        path = _run(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins, out_dir, force,
+                    workers)
+        if report is not None:
+            _report(path, None if report == _DEFAULT_PATH else Path(report), None)
     except OutagesimError as exc:
         _fail(exc)
+
+
+@app.command("report")
+def report_(
+    results_dir: Annotated[Path, typer.Argument(help="results directory written by `outagesim run`")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="HTML file to write (default: RESULTS_DIR/report.html)")] = None,
+    png: Annotated[Path | None, typer.Option(help="also write the main figures as PNG files into this folder")] = None,
+) -> None:
+    """Write one self-contained HTML page (works offline) from a results directory; optionally PNGs."""
+    try:
+        _report(results_dir, output, png)
+    except OutagesimError as exc:
+        _fail(exc)
+
+
+def _report(results_dir: Path, output: Path | None, png: Path | None) -> None:
+    """Build the report; shared by ``run --report`` and ``report`` (and later ``replay``)."""
+    from .report.html import write_report
+
+    path = write_report(results_dir, output, png_dir=png)
+    out.print(f"report written to {path}", highlight=False)
+    if png is not None:
+        out.print(f"figures written to {png}", highlight=False)
 
 
 def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, margins, out_dir, force,
@@ -132,6 +184,7 @@ def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, 
     path = results.write(out_dir, keep_replicas=keep_replicas)
     print_run_summary(out, results, vulnerability)
     out.print(f"results written to {path}", highlight=False)
+    return path
 
 
 def main() -> None:

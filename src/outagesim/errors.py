@@ -5,7 +5,8 @@ Hierarchy::
     OutagesimError            anything a user can cause; the CLI prints it and exits 2
     ├── ModelError            a model or scenario file is wrong (carries every Problem found)
     ├── ScenarioError         a scenario cannot be applied to this model
-    └── RunRefused            a run would exceed a stated limit (e.g. the DES cost estimate)
+    ├── RunRefused            a run would exceed a stated limit (e.g. the DES cost estimate)
+    └── ReportError           a report cannot be made from its input or written where asked
 """
 
 from __future__ import annotations
@@ -51,3 +52,7 @@ class ScenarioError(OutagesimError):
 
 class RunRefused(OutagesimError):
     """A run would exceed a stated limit; the message says how to force it."""
+
+
+class ReportError(OutagesimError):
+    """A report's input is not what it should be, or its output cannot be written where asked."""
