@@ -72,7 +72,8 @@ def timeline(results: Results, variant: str = "base") -> go.Figure:
         fig.add_trace(go.Scatter(x=data.utc(results, g["t_s"].to_numpy()), y=[label] * len(g), mode="markers",
                                  marker={"symbol": "diamond", "size": 8, "color": "#444"}, hovertext=text,
                                  hoverinfo="text", showlegend=False), 2, 1)
-    for m in data.milestones(results):
+    observed = data.milestones(results)
+    for m in observed:
         label = f"observed {m.id}"
         rows.append(label)
         colour = "#1f77b4" if m.kind == "calibration" else "#9467bd"
@@ -86,6 +87,9 @@ def timeline(results: Results, variant: str = "base") -> go.Figure:
     fig.update_yaxes(title_text="requests/s", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(rows)), row=2, col=1, automargin=True)
     fig.update_xaxes(title_text="UTC", row=2, col=1)
+    # open on the run and its milestones; a milestone's tolerance may reach further (zoom out to see it)
+    span = [0.0, float(record.t_s[-1] + record.interval_s) if len(record.t_s) else 0.0, *(m.t_s for m in observed)]
+    fig.update_xaxes(range=data.utc(results, [min(span), max(span)]))
     fig.update_layout(template=TEMPLATE, height=360 + 22 * len(rows), title=f"Timeline ({variant})",
                       margin={"t": 60})
     return fig

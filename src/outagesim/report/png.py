@@ -76,8 +76,7 @@ def timeline_png(results: Results, variant: str = "base") -> Figure:
 def health_png(results: Results, variant: str = "base") -> Figure:
     """Goodput share of every service over time as a heatmap."""
     h = data.health(results, variant)
-    cmap = LinearSegmentedColormap.from_list("health", [(p, c) for p, c in HEALTH_SCALE])
-    cmap.set_bad("#ffffff")
+    cmap = LinearSegmentedColormap.from_list("health", [(p, c) for p, c in HEALTH_SCALE]).with_extremes(bad="#ffffff")
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * max(len(h.services), 1)))
     x = mdates.date2num(_times(results, np.append(h.t_s, h.t_s[-1] + h.bucket_s))) if len(h.t_s) else [0, 1]
     mesh = ax.pcolormesh(x, np.arange(len(h.services) + 1), np.ma.masked_invalid(h.ratio), cmap=cmap, vmin=0, vmax=1)
