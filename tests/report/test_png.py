@@ -22,9 +22,9 @@ def test_the_main_figures_are_written_as_non_blank_pngs(storm_dir, tmp_path):
     for path in written:
         blob = path.read_bytes()
         assert blob[:8] == PNG_SIGNATURE and len(blob) > 10_000, path.name
-        pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
+        pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3).astype(np.int64)
         assert Image.open(path).width >= 8 * DPI, path.name
-        assert (pixels.min(axis=1) < 200).mean() > 0.01 and len(np.unique(pixels, axis=0)) > 20, path.name
+        assert (pixels.min(axis=1) < 200).mean() > 0.01 and len(np.unique(pixels @ [65536, 256, 1])) > 20, path.name
     assert matplotlib.get_backend().lower() == "agg"
 
 
