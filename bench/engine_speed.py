@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from models import cloud_case, sparse_case, visits_per_request  # noqa: E402
+from models import cloud_case, sparse_case, visits_per_request, with_mechanisms  # noqa: E402
 
 from outagesim.engine.compile import compile_network  # noqa: E402
 from outagesim.engine.des import estimate_des_cost, simulate_des  # noqa: E402
@@ -210,10 +210,25 @@ def part_b(quick: bool) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------------------------------- (c)
+def part_c(quick: bool) -> dict:
+    """Cost per step with every mechanism on, against the same system without them (issue 4: <= 2x)."""
+    n_services, replicas, minutes = (100, 10, 0.5) if quick else (1000, 100, 2.0)
+    print(f"\n(c) all mechanisms on: the (b) system ({n_services} services, timeouts 5-10 s), {replicas} replicas, "
+          f"with and without budgets, breakers, shedding, caches, LIFO, monitors and operators, health checks, "
+          f"autoscalers, DNS records, a fleet and active-active failover")
+    plain = sparse_case(n_services, duration_s=minutes * 60, timeout_range_s=(5.0, 10.0))
+    base = step_rate(plain, replicas=replicas, label="mechanisms off")
+    full = step_rate(with_mechanisms(plain), replicas=replicas, label="mechanisms on")
+    ratio = full["ms_step"] / base["ms_step"]
+    print(f"    => cost per step with every mechanism on: {ratio:.2f}x the plain system's (target <= 2x)")
+    return {"ratio": ratio, "off_ms": base["ms_step"], "on_ms": full["ms_step"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shrink everything for a smoke run (< 1 min)")
-    ap.add_argument("--only", choices=("a", "b"), help="run one part only")
+    ap.add_argument("--only", choices=("a", "b", "c"), help="run one part only")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", RuntimeWarning)
     import numba
@@ -227,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         part_a(args.quick)
     if args.only in (None, "b"):
         part_b(args.quick)
+    if args.only in (None, "c"):
+        part_c(args.quick)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s wall; load average now {os.getloadavg()[0]:.2f}")
     return 0
 

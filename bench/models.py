@@ -209,6 +209,50 @@ def sparse_case(n_services: int = 1000, *, n_layers: int = 10, calls_per_service
     return _model(["z1"], services, tenants), scen
 
 
+def with_mechanisms(pair: tuple[dict, dict], seed: int = 3) -> tuple[dict, dict]:
+    """The same system with every mechanism of issue 4 switched on somewhere (for the cost per step).
+
+    Every call: a retry budget and a circuit breaker. Every service: load shedding; one in ten a cache,
+    one in ten LIFO. Controllers: a monitor and an operator per 50 services (throttling its entry), a
+    health checker and an autoscaler on every first-layer service, a DNS record in front of every
+    service of the middle layer; a fleet that every last-layer service runs on (no artifact, so it only
+    costs the bookkeeping); the tenant fails over active-active between its entries.
+    """
+    model, scen = (dict(pair[0]), dict(pair[1]))
+    rng = random.Random(seed)
+    services = {k: {**v, "calls": {c: dict(call) for c, call in v["calls"].items()}, "queue": dict(v["queue"])}
+                for k, v in model["services"].items()}
+    names = sorted(services)
+    for i, (_, svc) in enumerate(sorted(services.items())):
+        svc["queue"]["max_wait"] = "2s"
+        if i % 10 == 0:
+            svc["cache"] = {"hit_ratio": 0.5, "warmup": "5m"}
+        if i % 10 == 1:
+            svc["queue"]["discipline"] = "lifo"
+        for call in svc["calls"].values():
+            call["retry"] = {**call["retry"], "budget": {"ratio": 0.2}}
+            call["circuit_breaker"] = {"error_threshold": 0.5, "window": "10s"}
+    entries = list(model["tenants"]["users"]["entry"])
+    middle = names[len(names) // 2: len(names) // 2 + len(names) // 10]
+    last = names[-len(names) // 10:]
+    for name in last:
+        services[name]["runs_on"] = "hosts"
+    monitors = {f"m{i}": {"watches": names[i]} for i in range(0, len(names), 50)}
+    operators = {f"op{i}": {"alerted_by": [m], "decision_delay": "10m",
+                            "actions": {"shed": {"kind": "throttle", "target": rng.choice(entries), "admit": 0.5}}}
+                 for i, m in enumerate(monitors)}
+    controllers = {
+        "monitors": monitors, "operators": operators,
+        "health_checks": {f"hc-{e}": {"target": e} for e in entries},
+        "autoscalers": {f"asg-{e}": {"target": e, "utilisation": 0.7} for e in entries},
+        "dns_records": {f"dns-{m}": {"service": m} for m in middle},
+    }
+    tenants = {"users": {**model["tenants"]["users"], "failover": {"mode": "active-active", "detect": "1m"}}}
+    out = {**model, "services": services, "tenants": tenants, "controllers": controllers,
+           "fleets": {"hosts": {"hosts": 1000}}}
+    return out, scen
+
+
 def _summary() -> None:
     for name, (m, _) in (("cloud_case", cloud_case()), ("sparse_case", sparse_case())):
         n_calls = sum(len(s["calls"]) for s in m["services"].values())

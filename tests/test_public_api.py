@@ -3,9 +3,14 @@
 import outagesim
 
 EXPECTED = {
-    "Model", "ModelError", "OutagesimError", "Problem", "ReportError", "Results", "RunRecord", "RunRefused", "Scenario",
+    "Model", "ModelError", "OutagesimError", "Problem", "Results", "RunRecord", "RunRefused", "Scenario",
     "ScenarioError", "apply_overrides", "apply_variant", "json_schema", "load", "load_model",
-    "load_scenario", "simulate", "validate_files", "write_report",
+    "load_scenario", "simulate", "validate_files",
+    # issue 6: impact, comparison, results store
+    "AnalysisError", "Availability", "StoreError", "append_run", "compare", "impact", "list_runs",
+    "outage_windows", "read_run",
+    # issue 6: the HTML report
+    "ReportError", "write_report",
 }
 
 
@@ -22,5 +27,6 @@ def test_every_public_name_resolves():
 
 def test_one_error_root():
     """Every outagesim error derives from OutagesimError."""
-    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.ReportError):
+    for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.AnalysisError,
+                outagesim.StoreError, outagesim.ReportError):
         assert issubclass(cls, outagesim.OutagesimError)

@@ -6,16 +6,31 @@
 >>> results.to_pandas().head()                                          # doctest: +SKIP
 """
 
-from .errors import ModelError, OutagesimError, Problem, ReportError, RunRefused, ScenarioError
+from .errors import (
+    AnalysisError,
+    ModelError,
+    OutagesimError,
+    Problem,
+    ReportError,
+    RunRefused,
+    ScenarioError,
+    StoreError,
+)
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
 from .model.schema import json_schema
 
-_LAZY = {"RunRecord": ".record", "Results": ".results", "simulate": ".simulate", "write_report": ".report.html"}
+_LAZY = {
+    "RunRecord": ".record", "Results": ".results", "simulate": ".simulate",
+    "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
+    "compare": ".analysis.compare",
+    "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
+    "write_report": ".report.html",
+}
 
 
 def __getattr__(name: str):
-    """Import the engine and report (numpy, numba, pandas, plotly) only when used: ``outagesim validate`` stays fast."""
+    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
     if name in _LAZY:
         import importlib
 
@@ -27,6 +42,8 @@ def __getattr__(name: str):
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalysisError",
+    "Availability",
     "Model",
     "ModelError",
     "OutagesimError",
@@ -37,12 +54,19 @@ __all__ = [
     "RunRefused",
     "Scenario",
     "ScenarioError",
+    "StoreError",
+    "append_run",
     "apply_overrides",
     "apply_variant",
+    "compare",
+    "impact",
     "json_schema",
+    "list_runs",
     "load",
     "load_model",
     "load_scenario",
+    "outage_windows",
+    "read_run",
     "simulate",
     "validate_files",
     "write_report",

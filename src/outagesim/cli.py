@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from .errors import ModelError, OutagesimError
+from .errors import AnalysisError, ModelError, OutagesimError
 from .report.terminal import print_run_summary
+
+if TYPE_CHECKING:
+    from .results import Results
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Describe a cloud system in YAML, inject faults, measure the cascade.")
@@ -59,25 +63,6 @@ class _Progress:
             self.bar.stop()
 
 
-# `--report` alone means "the default path"; typer has no options with an optional value, so the bare
-# option gets this marker before parsing (see _OptionalValues).
-_DEFAULT_PATH = "@default"
-
-
-class _OptionalValues(TyperCommand):
-    """A command whose ``--report`` may be given without a value."""
-
-    optional_value = ("--report",)
-
-    def parse_args(self, ctx, args: list[str]) -> list[str]:
-        args = list(args)
-        stop = args.index("--") if "--" in args else len(args)  # after "--" everything is an argument
-        for i in reversed(range(stop)):
-            if args[i] in self.optional_value and (i + 1 == stop or args[i + 1].startswith("-")):
-                args.insert(i + 1, _DEFAULT_PATH)
-        return super().parse_args(ctx, args)
-
-
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="model and scenario files")]) -> None:
     """Check model and scenario files; report every problem at once (exit 2 on any error)."""
@@ -102,34 +87,202 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
+# Options shared by ``run`` and ``compare``: declared once, so the two commands take the same options with
+# the same help (tests/test_cli_compare.py checks their signatures stay the same).
+ModelArg = Annotated[Path, typer.Argument(help="model YAML")]
+ScenarioArg = Annotated[Path, typer.Argument(help="scenario YAML")]
+VariantOpt = Annotated[list[str], typer.Option("--variant", help="variant besides the base; repeat, or 'all'")]
+ReplicasOpt = Annotated[int, typer.Option(min=1, help="Monte Carlo replicas")]
+SeedOpt = Annotated[int, typer.Option(help="seed for uncertain parameters and noise")]
+EngineOpt = Annotated[str, typer.Option(help="fluid (fast) or des (request-level reference)")]
+SetOpt = Annotated[list[str], typer.Option("--set", help="override one setting: path=value")]
+KeepReplicasOpt = Annotated[bool, typer.Option(help="write every replica's series, not only stats")]
+MarginsOpt = Annotated[bool, typer.Option(help="compute each service's tipping margin (slower)")]
+OutOpt = Annotated[Path, typer.Option("--out", help="results directory")]
+ForceOpt = Annotated[bool, typer.Option(help="run a DES even if its cost estimate is over the limit")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    min=1, help="processes sharing the replicas (default: every core for a big run); same numbers")]
+StoreOpt = Annotated[Path | None, typer.Option(help="also append the run to this DuckDB results store")]
+StoreFileOpt = Annotated[Path, typer.Option("--store", help="the DuckDB results store")]
+ReportOpt = Annotated[str | None, typer.Option(
+    "--report", metavar="[PATH]", help="also write the HTML report (default: RESULTS_DIR/report.html)")]
+
+# `--report` alone means "the default path"; typer has no options with an optional value, so the bare
+# option gets this marker before parsing (see _OptionalValues).
+_DEFAULT_PATH = "@default"
+
+
+class _OptionalValues(TyperCommand):
+    """A command whose ``--report`` may be given without a value."""
+
+    optional_value = ("--report",)
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        args = list(args)
+        stop = args.index("--") if "--" in args else len(args)  # after "--" everything is an argument
+        for i in reversed(range(stop)):
+            if args[i] in self.optional_value and (i + 1 == stop or args[i + 1].startswith("-")):
+                args.insert(i + 1, _DEFAULT_PATH)
+        return super().parse_args(ctx, args)
+
+
+def _check_report(report: str | None) -> None:
+    """Refuse a ``--report PATH`` that cannot be written before simulating, not after."""
+    if report not in (None, _DEFAULT_PATH):
+        from .report.html import check_outputs
+
+        check_outputs(Path(report))
+
+
+def _report(results_dir: Path, output: Path | None, png: Path | None) -> None:
+    """Build the HTML report; shared by ``run --report``, ``compare --report`` and ``report`` (later ``replay``)."""
+    from .report.html import write_report
+
+    path = write_report(results_dir, output, png_dir=png)
+    out.print(f"report written to {path}", highlight=False)
+    if png is not None:
+        out.print(f"figures written to {png}", highlight=False)
+
+
+def _report_after(done: _Done, report: str | None) -> None:
+    if report is not None:
+        _report(done.path, None if report == _DEFAULT_PATH else Path(report), None)
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """What ``run`` and ``compare`` were asked to do (their shared options, as typed)."""
+
+    model: Path
+    scenario: Path
+    variants: list[str]
+    replicas: int
+    seed: int
+    engine: str
+    sets: list[str]
+    keep_replicas: bool
+    margins: bool
+    out_dir: Path
+    force: bool
+    workers: int | None
+    store: Path | None
+
+
+@dataclass(frozen=True)
+class _Done:
+    results: Results
+    vulnerability: dict | None
+    path: Path
+    run_id: str | None
+
+
+def _simulate(opts: _RunOptions, *, need_variants: bool = False) -> _Done:
+    """Load, simulate, write the results directory and append to the store: the part ``run`` and
+    ``compare`` share. Every user mistake that can be found before simulating is raised first."""
+    from .model.load import apply_overrides, load
+    from .simulate import simulate, variant_names
+
+    warnings: list = []
+    m, s = load(opts.model, opts.scenario, warnings=warnings)
+    for w in warnings:
+        err.print(f"[yellow]warning[/yellow] {w}", highlight=False, soft_wrap=True)
+    if opts.sets:
+        m, s = apply_overrides(m, s, list(opts.sets))
+    if need_variants and not variant_names(s, opts.variants):
+        have = ", ".join(s.variants) or "none"
+        raise AnalysisError(f"compare needs at least one variant (--variant NAME or --variant all), found none; "
+                            f"the scenario has: {have}")
+    if opts.store is not None:
+        from .io.store import check_store
+
+        check_store(opts.store)
+    progress = _Progress()
+    try:
+        results = simulate(m, s, variants=opts.variants, replicas=opts.replicas, seed=opts.seed,
+                           engine=opts.engine, force=opts.force, progress=progress, workers=opts.workers)
+        vulnerability = None
+        if opts.margins:
+            from .margins import tipping_margins
+
+            vulnerability = tipping_margins(m, s, seed=opts.seed, progress=progress)
+            results.manifest["vulnerability"] = vulnerability
+    finally:
+        progress.close()
+    path = results.write(opts.out_dir, keep_replicas=opts.keep_replicas)
+    run_id = None
+    if opts.store is not None:
+        from .io.store import append_run
+
+        name = results.manifest.get("replay") or Path(opts.scenario).stem
+        run_id = append_run(opts.store, results, scenario_name=name, results_dir=path.resolve())
+    return _Done(results, vulnerability, path, run_id)
+
+
+def _written(done: _Done, store: Path | None) -> None:
+    out.print(f"results written to {done.path}", highlight=False)
+    if done.run_id is not None:
+        out.print(f"run {done.run_id} appended to the store {store}", highlight=False)
+
+
 @app.command(cls=_OptionalValues)
 def run(
-    model: Annotated[Path, typer.Argument(help="model YAML")],
-    scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
-    variant: Annotated[list[str], typer.Option("--variant", help="variant besides the base; repeat, or 'all'")] = [],  # noqa: B006
-    replicas: Annotated[int, typer.Option(min=1, help="Monte Carlo replicas")] = 10,
-    seed: Annotated[int, typer.Option(help="seed for uncertain parameters and noise")] = 0,
-    engine: Annotated[str, typer.Option(help="fluid (fast) or des (request-level reference)")] = "fluid",
-    set_: Annotated[list[str], typer.Option("--set", help="override one setting: path=value")] = [],  # noqa: B006
-    keep_replicas: Annotated[bool, typer.Option(help="write every replica's series, not only stats")] = False,
-    margins: Annotated[bool, typer.Option(help="compute each service's tipping margin (slower)")] = False,
-    out_dir: Annotated[Path, typer.Option("--out", help="results directory")] = Path("results"),
-    force: Annotated[bool, typer.Option(help="run a DES even if its cost estimate is over the limit")] = False,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="processes sharing the replicas (default: every core for a big run); same numbers")] = None,
-    report: Annotated[str | None, typer.Option(
-        "--report", metavar="[PATH]", help="also write the HTML report (default: RESULTS_DIR/report.html)")] = None,
+    model: ModelArg,
+    scenario: ScenarioArg,
+    variant: VariantOpt = [],  # noqa: B006
+    replicas: ReplicasOpt = 10,
+    seed: SeedOpt = 0,
+    engine: EngineOpt = "fluid",
+    set_: SetOpt = [],  # noqa: B006
+    keep_replicas: KeepReplicasOpt = False,
+    margins: MarginsOpt = False,
+    out_dir: OutOpt = Path("results"),
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    store: StoreOpt = None,
+    report: ReportOpt = None,
 ) -> None:
     """Simulate the base case and the chosen variants; write the results directory; print a summary."""
     try:
-        if report not in (None, _DEFAULT_PATH):
-            from .report.html import check_outputs
+        opts = _RunOptions(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins,
+                           out_dir, force, workers, store)
+        _check_report(report)
+        done = _simulate(opts)
+        print_run_summary(out, done.results, done.vulnerability)
+        _written(done, store)
+        _report_after(done, report)
+    except OutagesimError as exc:
+        _fail(exc)
 
-            check_outputs(Path(report))
-        path = _run(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins, out_dir, force,
-                    workers)
-        if report is not None:
-            _report(path, None if report == _DEFAULT_PATH else Path(report), None)
+
+@app.command(cls=_OptionalValues)
+def compare(
+    model: ModelArg,
+    scenario: ScenarioArg,
+    variant: VariantOpt = [],  # noqa: B006
+    replicas: ReplicasOpt = 10,
+    seed: SeedOpt = 0,
+    engine: EngineOpt = "fluid",
+    set_: SetOpt = [],  # noqa: B006
+    keep_replicas: KeepReplicasOpt = False,
+    margins: MarginsOpt = False,
+    out_dir: OutOpt = Path("results"),
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    store: StoreOpt = None,
+    report: ReportOpt = None,
+) -> None:
+    """Run the base case and the variants on the same seeds; print each variant's paired difference."""
+    from .analysis.compare import compare as paired
+    from .report.compare import print_comparison
+
+    try:
+        opts = _RunOptions(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins,
+                           out_dir, force, workers, store)
+        _check_report(report)
+        done = _simulate(opts, need_variants=True)
+        print_comparison(out, done.results, paired(done.results))
+        _written(done, store)
+        _report_after(done, report)
     except OutagesimError as exc:
         _fail(exc)
 
@@ -148,43 +301,33 @@ def report_(
         _fail(exc)
 
 
-def _report(results_dir: Path, output: Path | None, png: Path | None) -> None:
-    """Build the report; shared by ``run --report`` and ``report`` (and later ``replay``)."""
-    from .report.html import write_report
-
-    path = write_report(results_dir, output, png_dir=png)
-    out.print(f"report written to {path}", highlight=False)
-    if png is not None:
-        out.print(f"figures written to {png}", highlight=False)
+runs_app = typer.Typer(no_args_is_help=True, help="The runs kept in a DuckDB results store (run --store).")
+app.add_typer(runs_app, name="runs")
 
 
-def _run(model, scenario, variant, replicas, seed, engine, sets, keep_replicas, margins, out_dir, force,
-         workers=None):
-    from .model.load import apply_overrides, load
-    from .simulate import simulate
+@runs_app.command("list")
+def runs_list(store: StoreFileOpt = Path("results.duckdb")) -> None:
+    """List the runs in the store, oldest first."""
+    from .io.store import list_runs
+    from .report.runs import runs_table
 
-    warnings: list = []
-    m, s = load(model, scenario, warnings=warnings)
-    for w in warnings:
-        err.print(f"[yellow]warning[/yellow] {w}", highlight=False, soft_wrap=True)
-    if sets:
-        m, s = apply_overrides(m, s, list(sets))
-    progress = _Progress()
     try:
-        results = simulate(m, s, variants=variant, replicas=replicas, seed=seed, engine=engine, force=force,
-                           progress=progress, workers=workers)
-        vulnerability = None
-        if margins:
-            from .margins import tipping_margins
+        out.print(runs_table(list_runs(store), store))
+    except OutagesimError as exc:
+        _fail(exc)
 
-            vulnerability = tipping_margins(m, s, seed=seed, progress=progress)
-            results.manifest["vulnerability"] = vulnerability
-    finally:
-        progress.close()
-    path = results.write(out_dir, keep_replicas=keep_replicas)
-    print_run_summary(out, results, vulnerability)
-    out.print(f"results written to {path}", highlight=False)
-    return path
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="a run id from 'outagesim runs list'")],
+              store: StoreFileOpt = Path("results.duckdb")) -> None:
+    """Show one run: what was run, and its tenants' outcomes per variant."""
+    from .io.store import read_run
+    from .report.runs import print_run
+
+    try:
+        print_run(out, read_run(store, run_id))
+    except OutagesimError as exc:
+        _fail(exc)
 
 
 def main() -> None:

@@ -6,6 +6,9 @@ Hierarchy::
     ├── ModelError            a model or scenario file is wrong (carries every Problem found)
     ├── ScenarioError         a scenario cannot be applied to this model
     ├── RunRefused            a run would exceed a stated limit (e.g. the DES cost estimate)
+    ├── AnalysisError         an analysis cannot be done on these results (a missing variant, no
+    │                         per-replica series, mismatched replicas, a bad threshold)
+    ├── StoreError            a results store is missing, not a store, in use, or lacks a run
     └── ReportError           a report cannot be made from its input or written where asked
 """
 
@@ -52,6 +55,14 @@ class ScenarioError(OutagesimError):
 
 class RunRefused(OutagesimError):
     """A run would exceed a stated limit; the message says how to force it."""
+
+
+class AnalysisError(OutagesimError):
+    """An analysis asked of Results that cannot answer it; the message says what was expected and found."""
+
+
+class StoreError(OutagesimError):
+    """A results store (DuckDB file) is missing, unreadable, locked, or does not hold the run asked for."""
 
 
 class ReportError(OutagesimError):

@@ -109,3 +109,13 @@ def test_run_with_an_unwritable_report_path_fails_before_simulating(tmp_path):
                     "--report", blocker / "r.html")
     assert_user_error(result, "to be a folder, found a file")
     assert not out.exists()
+
+
+def test_compare_with_report_writes_the_comparison_page(tmp_path):
+    """``compare --report`` writes RESULTS_DIR/report.html with the variant comparison charts."""
+    out = tmp_path / "out"
+    result = invoke("compare", SHOP / "model.yaml", SHOP / "retry-storm.yaml", "--variant", "lifo", *SHORT_RUN,
+                    "--replicas", "2", "--out", out, "--report")
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Variants compared</h2>" in page and 'id="fig-variants"' in page

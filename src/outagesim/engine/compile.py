@@ -14,13 +14,23 @@ import numpy as np
 
 from ..errors import ScenarioError
 from ..model import Model, Scenario
-from ..model.names import qualified_zones, resolve_target, resolve_zone
+from ..model.names import qualified_zones, resolve_prefixed, resolve_target, resolve_zone
 from ..model.quantities import central, is_uncertain, parse_offset
-from ..model.scenario import CapacityLoss, CapacityRemoval, ErrorInjection, LatencyInjection
+from ..model.scenario import (
+    BadArtifact,
+    CapacityLoss,
+    CapacityRemoval,
+    DemandSurge,
+    DnsRecordEmptied,
+    ErrorInjection,
+    LatencyInjection,
+)
 from ..record import Event
+from .compile_controls import _Index, compile_controls
 from .mechanisms.capacity_tool import removal_steps
 from .network import (
     EFFECT_CAPACITY,
+    EFFECT_DEMAND,
     EFFECT_ERRORS,
     EFFECT_LATENCY,
     JITTER_EQUAL,
@@ -85,7 +95,9 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
             cols["conc"].append(draw(svc.concurrency, f"services.{s}.concurrency"))
             cols["mean"].append(draw(svc.service_time.mean, f"services.{s}.service_time.mean"))
             cols["cv"].append(draw(svc.service_time.cv, f"services.{s}.service_time.cv"))
-            cols["start"].append(draw(svc.startup_time, f"services.{s}.startup_time"))
+            cols["start"].append(draw(svc.startup_time, f"services.{s}.startup_time")
+                                 + draw(svc.state_size, f"services.{s}.state_size")
+                                 * draw(svc.startup_per_state, f"services.{s}.startup_per_state"))
             qlimit.append(math.inf if svc.queue.limit is None else float(svc.queue.limit))
             lifo.append(svc.queue.discipline == "lifo")
             drop.append(svc.queue.drop_expired)
@@ -137,6 +149,10 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         for order, (entry, share) in enumerate(ten.entry.items()):
             add_edge(-1, t_i, svc_ix[entry], order, share / total, "sync", "hard", False,
                      ten.client.timeout, ten.client.retry, f"tenants.{t}.client")
+        standby = ten.failover.standby if ten.failover else {}
+        for order, entry in enumerate(standby, start=len(ten.entry)):  # idle until the tenant fails over
+            add_edge(-1, t_i, svc_ix[entry], order, 0.0, "sync", "hard", False,
+                     ten.client.timeout, ten.client.retry, f"tenants.{t}.client")
 
     def ints(k):
         return np.array(e_cols[k], dtype=np.int64)
@@ -174,6 +190,9 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         raise ScenarioError(f"dt must be positive, found {dt}")
     notes: list[Event] = []  # what compiling the scenario decided (the capacity tool's cuts)
     effects = tuple(_effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes))
+    index = _Index(model, cells, cell_service_a, cell_zone_a, zones, np.array(link_edge, np.int64), ints("callee"),
+                   ints("tenant"), ints("caller"), ints("order"))
+    controls = compile_controls(model, scenario, draw, index, stack["start"])
 
     return Network(
         replicas=replicas, seed=seed, first_replica=first_replica,
@@ -206,12 +225,21 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         value_per_minute_down=np.array([t.value.per_minute_down for t in model.tenants.values()]),
         anchor=scenario.anchor, duration_s=scenario.duration, dt_s=dt,
         record_every_s=scenario.record_every, lb_detect_s=LB_DETECT_S, effects=effects,
-        max_dt_s=scenario.max_dt or 0.0, notes=tuple(notes),
+        max_dt_s=scenario.max_dt or 0.0, notes=tuple(notes), controls=None if controls.empty() else controls,
     )
 
 
 def _effects(model, scenario, draw, cells, cell_service, cell_zone, zones, services, notes):
     for name, fault in scenario.faults.items():
+        if isinstance(fault, DnsRecordEmptied | BadArtifact):  # controllers act on these (compile_controls.py)
+            continue
+        if isinstance(fault, DemandSurge):
+            start = parse_offset(fault.at, scenario.anchor)
+            end = math.inf if fault.duration is None else start + central(fault.duration)
+            tenant = np.array([list(model.tenants).index(resolve_prefixed(model, fault.target, "tenant"))])
+            yield Effect(name, EFFECT_DEMAND, start, end, tenant,
+                         np.clip(draw(fault.factor, f"faults.{name}.factor"), 0.0, None))
+            continue
         try:
             target = resolve_target(model, fault.target)
         except KeyError as exc:

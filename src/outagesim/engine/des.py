@@ -64,7 +64,7 @@ from ..errors import RunRefused
 from ..record import CELL_METRICS, TENANT_METRICS, Event, RunRecord
 from .des_inputs import integrated_demand, visits_per_request
 from .des_replica import ReplicaRun
-from .network import EFFECT_CAPACITY, EFFECT_ERRORS, EFFECT_LATENCY, Network
+from .network import EFFECT_CAPACITY, EFFECT_DEMAND, EFFECT_ERRORS, EFFECT_LATENCY, Network
 
 # Wall time per service visit, measured on this 2-core machine (Python 3.11, SimPy 4.1.2) with
 # tests/engine/nets.py systems: 6.4-7.7 us of CPU per visit (M/M/1 and M/M/8 at rho 0.8; 5-service sync
@@ -111,6 +111,12 @@ def simulate_des(
     record_waits: bool = False,
 ) -> RunRecord:
     """Run every replica at request level; RunRefused if the estimate exceeds max_wall_s and not force."""
+    if any(e.kind == EFFECT_DEMAND for e in net.effects):
+        raise RunRefused("the request-level engine does not model demand surges; run this scenario with "
+                         "--engine fluid")
+    if net.controls is not None:
+        raise RunRefused("the request-level engine does not model controllers (monitors, operators, health "
+                         "checks, DNS records, fleets) or scripted actions; run this model with --engine fluid")
     visits_est = refuse_if_too_costly(net, force=force, max_wall_s=max_wall_s)
     start = time.perf_counter()
     n_rep = net.replicas

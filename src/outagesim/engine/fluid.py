@@ -27,8 +27,11 @@ from collections.abc import Callable
 import numpy as np
 
 from ..record import Event, RunRecord
+from .controllers import ControlLoop
+from .fluid_gates import LinkGates
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
+from .fluid_steps import AdaptiveSteps, change_times, coarse_factor
 from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import along_calls, call_effects, scatter_add
@@ -40,16 +43,9 @@ from .mechanisms.retry import call_time
 from .network import Network, route_weights
 
 _EPS = 1e-12
-SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
-MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
-FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
-FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
-CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
-QUIET_TIMEOUTS = 1e-2  # a replica is quasi-stationary while, at each cell's mean sojourn, at most this share
-# of its attempts would time out, no cell is saturated, and no change of its own is coming
 
 
-class FluidEngine:
+class FluidEngine(AdaptiveSteps, LinkGates):
     """Holds the state of one fluid run over every replica; ``run()`` steps it to the end."""
 
     def __init__(self, net: Network, *, noise: bool = True, stats_tau_s: float | None = None):
@@ -76,6 +72,7 @@ class FluidEngine:
         self.st_fail = np.zeros((n_l, r))
         self.st_done = np.zeros((n_l, r))
         self.st_final = np.zeros((n_l, r))
+        self.st_end = np.zeros((n_l, r))
         self.st_lat = np.zeros((n_l, r))
         self.st_lat_n = np.zeros((n_l, r))
         self._stats_tau_s = stats_tau_s
@@ -93,6 +90,7 @@ class FluidEngine:
         self.has_cache = bool(np.any(su.cache_hit > 0))
         self.warmth = np.ones((n_c, r))  # cache warmth per cell (cells without a cache ignore it)
         self._blocked = np.zeros((n_l, r))  # calls open breakers failed at once, per link
+        self._bounced = np.zeros((n_l, r, k))  # calls controllers turned away, per link and attempt number
         self._link_failed = np.zeros((n_l, r))
         self._t = 0.0
         self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
@@ -120,12 +118,23 @@ class FluidEngine:
         self._effects_t = None
         self._effects = None
         self.step_index = 0
-        self._change_times = _change_times(net)
+        self._change_times = change_times(net)
         self._sync_callers = np.unique(su.layout.link_cell[su.link_sync & (su.layout.link_cell >= 0)])
+        self.control = ControlLoop(net, net.controls) if net.controls is not None else None
+        self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
+        self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None
+        n_t = len(net.tenants)  # what controllers observe of each bin, summed over its updates
+        self._bin = {k: np.zeros((n, r)) for k, n in (("arrivals", n_c), ("goodput", n_c), ("busy", n_c),
+                                                      ("workers", n_c), ("demand", n_t),
+                                                      ("tenant_goodput", n_t), ("link_ok", n_l), ("link_failed", n_l))}
 
     # ------------------------------------------------------------------ helpers
-    def _weights(self, t: float) -> np.ndarray:
+    def _weights(self, t: float, control_cap: np.ndarray | None = None) -> np.ndarray:
+        """Route weights as the callers' load balancers see capacity: faults after ``lb_detect_s``,
+        controllers' changes (a target taken out, a restart) at once."""
         view = self.net.capacity_factor(max(t - self.net.lb_detect_s, 0.0))
+        if control_cap is not None:
+            view = view * control_cap
         key = view.tobytes()
         if key != self._w_key:
             self._w_key = key
@@ -178,6 +187,15 @@ class FluidEngine:
             added = np.zeros_like(cap)
             err = np.zeros_like(cap)
             w = self._weights(-1.0)
+        self._admit = None
+        if self.control is not None and faults:
+            control_cap, admit = self.control.effects(t)
+            if np.any(control_cap != 1.0):
+                cap = cap * control_cap[:, su.layout.cell_order].T
+                w = self._weights(t, control_cap)
+            self._admit = None if admit is None else np.ascontiguousarray(admit.T)
+            if self.control.entry is not None:
+                self._entry = np.ascontiguousarray(self.control.entry.T)
         servers = su.instances * su.concurrency * cap
         if np.any(cap != self.cap_prev):
             self.table.ensure(servers)
@@ -223,6 +241,8 @@ class FluidEngine:
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                           moving if j == n_calls - 1 else None)
             fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
+        if self.control is not None and faults:
+            self._observe(t + dt, cap)
         self.updates += n_calls
         self.fine_bins += int(((m_r > 1) & moving).sum())
         self.max_substeps = max(self.max_substeps, n_calls)
@@ -238,34 +258,6 @@ class FluidEngine:
         self._pending[:, moving] = 0.0
         return due
 
-    def _quiet(self, t: float) -> np.ndarray:
-        """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
-
-        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, no breaker open,
-        every cache warm (99%), and at each cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts
-        would outlive their timeout (the fluid's residence is exponential: e^(-timeout/sojourn)). Then the
-        stationary solution that one long cell update reaches is the state, and what ageing once per
-        coarse step instead of once per bin misses is those few timeouts. The test reads no bins, which
-        coarse steps age slowly. A change of its own (fault, restart, the load balancer seeing one) that
-        a bin of the step would apply, from one bin before its start to one bin after its end, keeps the
-        replica in bins; a queue that starts to build in a coarse step shows as saturation or a longer
-        sojourn at the next step's start.
-        """
-        su = self.su
-        end = t + self.coarse_k * self.dt
-        ch = self._changes
-        # a change in (t - dt, t] is applied by the bin at t: the first of the step, which would apply it
-        # to a replica that does not move in it
-        ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
-        ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
-        if self.breakers is not None:
-            ok &= self.breakers.closed()
-        if self.has_cache:  # a warming cache changes its callees' load
-            ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
-        soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
-        late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
-        return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
-
     def _substep(self, first, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                  ageing: np.ndarray | None) -> None:
         """Steps 1-5 of the module docstring for the ``active`` replicas, each by its ``h_r``.
@@ -276,7 +268,8 @@ class FluidEngine:
         r = net.replicas
         n_f = self.q.shape[0]
         entry = su.entry_links
-        self.link_out[entry, :, 0] += first[su.link_tenant[entry]] * su.link_per_request[entry]
+        shares = su.link_per_request[entry] if self._entry is None else self._entry[entry]
+        self.link_out[entry, :, 0] += first[su.link_tenant[entry]] * shares
         entry_sent = self.link_out[entry].sum(axis=2)
         # 2. hold time and failure of responses
         call_s = call_time(self._lat(), self._ratio(self.st_fail, self.st_done), su.link_allowed,
@@ -285,7 +278,7 @@ class FluidEngine:
         miss = miss_share(su.cache_hit, self.warmth) if self.has_cache else None
         hold, fail, thin, calls_ok = call_effects(
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
-            su.link_per_request, call_s, self._ratio(self.st_final, self.st_done), miss)
+            su.link_per_request, call_s, self._ratio(self.st_final, self.st_end), miss)
         if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
             thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
             self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)
@@ -323,6 +316,8 @@ class FluidEngine:
             inj, tokens, closed_in = self._inj[:n_lf], self._tokens[:n_lf], self._closed_in[:n_lf]
             if self.breakers is not None and lv.breaker_links.size:
                 self._break(lv.breaker_links, active)
+            if self._admit is not None:
+                self._reject(lv.links, active)
             inject(self.link_out, w, su.route_link, su.route_flow, lv.routes, lv.links, fs.start,
                    su.layout.link_cell, link_tokens, self.closed, active, inj, self.share, tokens, closed_in,
                    self._first)
@@ -349,9 +344,10 @@ class FluidEngine:
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
-                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done, self.st_final,
-                self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio, su.link_budget_cap, self.budget,
-                self._first, self._denied, self._blocked, self._link_failed)
+                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done,
+                self.st_final, self.st_end, self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio,
+                su.link_budget_cap, self.budget,
+                self._first, self._denied, self._blocked, self._link_failed, self._bounced)
         if self.breakers is not None:
             moved = self.breakers.observe(self._t, h_r, link_succ + self._link_failed, self._link_failed)
             if rec is not None:
@@ -361,66 +357,26 @@ class FluidEngine:
         led = self.ledger
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
+        if self.control is not None:
+            b = self._bin
+            b["arrivals"] += counts["arrivals"]
+            b["goodput"] += counts["goodput"]
+            b["busy"] += counts["in_service"] * h_r
+            b["workers"] += servers * h_r
+            b["demand"] += first
+            tg = np.zeros_like(first)
+            np.add.at(tg, su.link_tenant[entry], link_succ[entry])
+            b["tenant_goodput"] += tg
+            b["link_ok"] += link_succ
+            b["link_failed"] += final
 
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)
-
-    def _break(self, links: np.ndarray, active: np.ndarray) -> None:
-        """Open or half-open breakers on ``links`` fail calls at once: off the link, into ``_blocked``."""
-        sent = self.link_out[links]
-        share = self.breakers.admit(links, sent.sum(axis=2), active, self._t)
-        if np.any(share < 1.0):
-            self._blocked[links] += sent.sum(axis=2) * (1.0 - share)
-            self.link_out[links] = sent * share[:, :, None]
-
-    def _log(self, moves) -> None:
-        """Events (kind, link, local replica) at the current bin's time."""
-        names = None
-        for kind, lk, r in moves:
-            names = names or self.net.link_names()
-            self.events.append(Event(self._t, kind, names[lk], "", int(r) + self.net.first_replica))
-
-    def _budget_events(self, active: np.ndarray) -> None:
-        """Log a link's retry budget running out (it denied 0.01 requests or more in an update) and
-        coming back (refilled to half its cap)."""
-        out = (self._denied >= 0.01) & ~self._budget_out & active
-        back = self._budget_out & (self.budget >= 0.5 * self.su.link_budget_cap) & active
-        if out.any() or back.any():
-            for kind, mask in (("retry_budget_exhausted", out), ("retry_budget_refilled", back)):
-                self._log((kind, lk, r) for lk, r in zip(*np.nonzero(mask), strict=True))
-            self._budget_out = (self._budget_out | out) & ~back
 
     def _alpha(self, h_r: np.ndarray) -> np.ndarray:
         """Per replica weight of this update in the link statistics (time constant 5 updates); 0 if idle."""
         tau = np.full_like(h_r, self._stats_tau_s) if self._stats_tau_s is not None else 5 * h_r
         return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
-
-    def _update_fine(self, moving: np.ndarray) -> None:
-        """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
-
-        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
-        stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
-        update earlier, and when an update is longer than the hold a saturated sync chain oscillates
-        (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
-        around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
-        of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
-        saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
-        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
-        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
-        """
-        callers = self._sync_callers
-        if callers.size == 0:
-            return
-        busy = (self.all_busy[callers] >= FINE_ALL_BUSY) & (self.busy_share[callers] >= FINE_BUSY)
-        shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
-        ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
-        need = np.where(np.isfinite(shortest),
-                        np.exp2(np.ceil(np.log2(np.maximum(ratio, 1.0)) - 1e-9)).clip(1, MAX_SUBSTEPS), 1)
-        need = need.astype(np.int64)
-        calm = np.where(need >= self.m_r, 0, self._calm + 1)
-        m_r = np.where((need >= self.m_r) | (calm >= CALM_BINS), need, self.m_r)
-        self.m_r = np.where(moving, m_r, self.m_r)
-        self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
 
     def _ratio(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
@@ -458,26 +414,13 @@ class FluidEngine:
             self.step(n * self.dt, rec)
             if (n + 1) % self.steps_per_record == 0:
                 rec.close_interval()
+                if self.control is not None:
+                    self.control.close_interval()
             if progress is not None and n % 200 == 0:
                 progress(n / total)
         if progress is not None:
             progress(1.0)
         return rec.finish(time.perf_counter() - wall0)
-
-
-def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
-    """Bins per coarse step: the most that fit in ``max_dt_s`` and divide a record interval.
-
-    Dividing the interval keeps every record a mean over whole steps of every replica.
-    """
-    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= max_dt_s + 1e-9]
-    return max(fits, default=1)
-
-
-def _change_times(net: Network) -> np.ndarray:
-    """Every time a fault effect, a restart or the load balancer's (lagged) view of them changes."""
-    ts = net.change_times()
-    return np.array(sorted(set(ts) | {t + net.lb_detect_s for t in ts}))
 
 
 def simulate_fluid(net: Network, *, noise: bool = True,

@@ -89,6 +89,9 @@ class Recorder:
             for m in CELL_METRICS:
                 series[("cell", net.cells[c], m)] = self.cell[m][i]
         events = list(eng.events) + list(net.notes)
+        if eng.control is not None:
+            series.update(eng.control.series(self.n))
+            events += eng.control.events + eng.control.shared_events
         for e in net.effects:
             events.append(Event(e.start_s, "fault_start", e.name))
             if np.isfinite(e.end_s):

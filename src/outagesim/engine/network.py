@@ -12,8 +12,10 @@ from datetime import datetime
 
 import numpy as np
 
+from .controls import Controls
+
 JITTER_NONE, JITTER_FULL, JITTER_EQUAL = 0, 1, 2
-EFFECT_CAPACITY, EFFECT_LATENCY, EFFECT_ERRORS = 0, 1, 2
+EFFECT_CAPACITY, EFFECT_LATENCY, EFFECT_ERRORS, EFFECT_DEMAND = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class Effect:
     kind: int  # EFFECT_*
     start_s: float
     end_s: float
-    cells: np.ndarray  # int[k]
-    magnitude: np.ndarray  # float[R]: fraction lost / seconds added / error fraction
+    cells: np.ndarray  # int[k] (EFFECT_DEMAND: tenants)
+    magnitude: np.ndarray  # float[R]: fraction lost / seconds added / error fraction / demand factor
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class Network:
     effects: tuple[Effect, ...] = field(default_factory=tuple)
     max_dt_s: float = 0.0  # longest coarse step while a replica is quasi-stationary (0: never coarser than dt)
     notes: tuple = ()  # record.Event: decisions made while compiling (the capacity tool's cuts)
+    controls: Controls | None = None  # monitors, operators, actions, health checks, DNS, fleets (None: none)
 
     # ------------------------------------------------------------------ time-varying inputs
     @property
@@ -104,12 +107,17 @@ class Network:
         return self.instances * self.concurrency
 
     def demand_rps(self, t_s: float) -> np.ndarray:
-        """Tenant demand without noise at time t, float[R, T] (daily shape interpolated by UTC hour)."""
+        """Tenant demand without noise at time t, float[R, T] (daily shape interpolated by UTC hour, times
+        any demand surge)."""
         hour = (self.anchor.hour + self.anchor.minute / 60 + self.anchor.second / 3600 + t_s / 3600) % 24
         h0 = int(hour)
         frac = hour - h0
         shape = self.daily_shape[:, h0] * (1 - frac) + self.daily_shape[:, (h0 + 1) % 24] * frac
-        return self.peak_rps * shape[None, :]
+        out = self.peak_rps * shape[None, :]
+        for e in self.effects:
+            if e.kind == EFFECT_DEMAND and e.start_s <= t_s < e.end_s:
+                out[:, e.cells] *= e.magnitude[:, None]
+        return out
 
     def capacity_factor(self, t_s: float) -> np.ndarray:
         """Share of each cell's instances that are up at t, float[R, C]; restored ones need startup time."""
@@ -183,6 +191,8 @@ class Network:
                 cols.append(np.where(acts, e.end_s, np.nan))
                 if e.kind == EFFECT_CAPACITY:
                     cols.append(np.where(acts, e.end_s + self.startup_time[:, e.cells], np.nan))
+        if self.controls is not None:
+            cols.append(self.controls.scripted_times(r))
         ts = np.concatenate(cols, axis=1)
         return np.sort(np.concatenate([ts, ts + self.lb_detect_s], axis=1), axis=1)
 

@@ -15,7 +15,9 @@ from ..errors import Problem
 from ._source import Path, Source, describe, read_file
 from .names import did_you_mean
 
-COLLECTIONS = ("providers", "services", "tenants")
+COLLECTIONS = ("providers", "services", "tenants", "fleets", "vendors")
+# maps of collections, merged collection by collection
+NESTED = {"controllers": ("monitors", "operators", "health_checks", "dns_records", "autoscalers")}
 Cache = dict[str, tuple[Source | None, list[Problem]]]
 
 
@@ -95,6 +97,19 @@ class Assembly:
         self.problems.append(Problem(file, line, "include", "a list of file paths", describe(inc)))
         return []
 
+    def _merge_named(self, src: Source, bucket: dict, value: dict, prefix: tuple[str, ...], items: set) -> None:
+        """Add a file's items to a collection by name; a name defined twice is an error citing both."""
+        for name, item in value.items():
+            if name in bucket:
+                first_file, first_line = self.where.get(prefix + (name,), ("?", None))
+                self.problems.append(Problem(
+                    src.file, src.locate(prefix + (name,))[1], ".".join(prefix + (name,)),
+                    f"one definition of {prefix[-1].rstrip('s')} '{name}'",
+                    f"a second one (the first is at {first_file}:{first_line})"))
+            else:
+                bucket[name] = item
+                items.add(prefix + (name,))
+
     def _merge(self, src: Source) -> None:
         """Merge one file: collections by item name (twice is an error), other keys replaced."""
         items: set[Path] = set()
@@ -104,16 +119,15 @@ class Assembly:
                 continue
             bucket = self.data.get(key)
             if key in COLLECTIONS and isinstance(value, dict) and isinstance(bucket, dict):
-                for name, item in value.items():
-                    if name in bucket:
-                        first_file, first_line = self.where.get((key, name), ("?", None))
-                        self.problems.append(Problem(
-                            src.file, src.locate((key, name))[1], f"{key}.{name}",
-                            f"one definition of {key[:-1]} '{name}'",
-                            f"a second one (the first is at {first_file}:{first_line})"))
+                self._merge_named(src, bucket, value, (key,), items)
+            elif key in NESTED and isinstance(value, dict) and isinstance(bucket, dict):
+                for sub, sub_value in value.items():
+                    inner = bucket.get(sub)
+                    if sub in NESTED[key] and isinstance(sub_value, dict) and isinstance(inner, dict):
+                        self._merge_named(src, inner, sub_value, (key, sub), items)
                     else:
-                        bucket[name] = item
-                        items.add((key, name))
+                        bucket[sub] = dict(sub_value) if isinstance(sub_value, dict) else sub_value
+                        items.add((key, sub))
             else:
                 # a shallow copy: later files add items to it, and the cached Source must stay as read
                 self.data[key] = dict(value) if isinstance(value, dict) else value
@@ -127,5 +141,5 @@ class Assembly:
                 continue
             elif len(path) == 1:
                 self.where.setdefault(path, loc)
-            elif path[:2] in items:
+            elif path[:2] in items or path[:3] in items:
                 self.where[path] = loc

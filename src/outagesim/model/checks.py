@@ -17,24 +17,16 @@ import networkx as nx
 import numpy as np
 
 from ..errors import Problem
-from ._source import Locate, Path, dotted
+from ._problems import _nowhere, _problem, _range
+from ._source import Locate, Path
+from .controller_checks import check_controllers, check_scripted, special_target
 from .names import did_you_mean, qualified_zones, resolve_target, zone_aliases
-from .quantities import Fixed, Triangular, Uniform, central, parse_offset
+from .quantities import central, parse_offset
 from .scenario import CapacityLoss, CapacityRemoval, ErrorInjection, RegionDown, Scenario, ServiceDown, ZoneDown
 from .system import Model
 
 MAX_CYCLES = 500  # simple cycles examined per check; the count can grow exponentially with the graph
 UTILISATION_WARN = 0.9
-
-
-def _nowhere(path: Path) -> tuple[str, int | None]:
-    return "<model>", None
-
-
-def _problem(locate: Locate, path: Path, expected: str, found: str, hint: str = "",
-             severity: str = "error") -> Problem:
-    file, line = locate(path)
-    return Problem(file, line, dotted(path), expected, found, hint, severity)
 
 
 def check_model(model: Model, locate: Locate | None = None, *,
@@ -44,6 +36,7 @@ def check_model(model: Model, locate: Locate | None = None, *,
     problems = check_names(model, locate, removed=removed)
     problems += check_values(model, locate)
     problems += check_graph(model, locate)
+    problems += check_controllers(model, locate)
     if not problems and not removed:
         problems += check_capacity(model, locate)
     return problems
@@ -86,29 +79,6 @@ def check_names(model: Model, locate: Locate, *, removed: Collection[tuple[str, 
                 out.append(_problem(locate, ("tenants", t, "entry", entry), "the name of a service",
                                     f"'{entry}', which is not a service", did_you_mean(entry, services)))
     return out
-
-
-def _lowest(value: Any) -> float:
-    """The smallest value a possibly uncertain number can take (its median when unbounded)."""
-    if isinstance(value, Uniform | Triangular):
-        return value.low
-    if isinstance(value, Fixed):
-        return value.value
-    return central(value)
-
-
-def _range(locate: Locate, path: Path, value: Any, expected: str, *, low: float, strict: bool = False,
-           high: float | None = None) -> list[Problem]:
-    if value is None:
-        return []
-    lo, mid = _lowest(value), central(value)
-    hi = value.high if isinstance(value, Uniform | Triangular) else mid
-    bad = not (math.isfinite(lo) and math.isfinite(hi))
-    bad = bad or (lo <= low if strict else lo < low) or (high is not None and hi > high)
-    if not bad:
-        return []
-    found = f"{mid:g}" if isinstance(value, float | int) else f"a distribution from {lo:g} to {hi:g}"
-    return [_problem(locate, path, expected, found)]
 
 
 def check_values(model: Model, locate: Locate) -> list[Problem]:
@@ -295,7 +265,7 @@ def check_scenario(scenario: Scenario, model: Model | None = None,
                    locate: Locate | None = None) -> list[Problem]:
     """Times must parse and fall in the run; with a model, fault targets must name the right kind of thing."""
     locate = locate or _nowhere
-    out = check_timing(scenario, locate)
+    out = check_timing(scenario, locate) + check_scripted(scenario, model, locate)
     for name, fault in scenario.faults.items():
         p: Path = ("faults", name)
         if model is not None:
@@ -322,6 +292,9 @@ def check_scenario(scenario: Scenario, model: Model | None = None,
 def _check_target(model: Model, name: str, fault: Any, locate: Locate) -> list[Problem]:
     """A fault target must resolve in the model, to a kind the fault applies to."""
     path: Path = ("faults", name, "target")
+    special = special_target(model, name, fault, locate)
+    if special is not None:
+        return special
     try:
         target = resolve_target(model, fault.target)
     except KeyError as exc:

@@ -83,3 +83,18 @@ def resolve_target(model: Model, name: str) -> Target:
 def _hint(word: str, choices) -> str:
     h = did_you_mean(word, list(choices))
     return f"; {h}" if h else ""
+
+
+PREFIXED = {"tenant": "tenants", "fleet": "fleets", "vendor": "vendors", "dns": "controllers.dns_records"}
+
+
+def resolve_prefixed(model: Model, name: str, prefix: str) -> str:
+    """The item named by ``prefix:NAME`` (tenant, fleet, vendor, dns); raises KeyError with a hint."""
+    items = {"tenant": model.tenants, "fleet": model.fleets, "vendor": model.vendors,
+             "dns": model.controllers.dns_records}[prefix]
+    if not name.startswith(prefix + ":"):
+        raise KeyError(f"'{name}' is not of the form '{prefix}:NAME'")
+    item = name.split(":", 1)[1]
+    if item not in items:
+        raise KeyError(f"no {PREFIXED[prefix]} item '{item}'" + _hint(item, items))
+    return item

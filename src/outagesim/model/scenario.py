@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from .actions import Action
 from .base import Spec
 from .quantities import FixedSeconds, Number, Seconds, parse_utc
 
@@ -56,8 +57,33 @@ class ErrorInjection(_Fault):
     fraction: Number = Field(description="share of the target's responses that are errors, 0..1")
 
 
+class DnsRecordEmptied(_Fault):
+    """The automation that writes a DNS record leaves it empty (target: ``dns:RECORD``) until ``duration``
+    ends (the record is restored)."""
+
+    kind: Literal["dns_record_emptied"]
+
+
+class BadArtifact(_Fault):
+    """A bad software or configuration artifact is published (target: ``fleet:NAME`` or ``vendor:NAME``,
+    every fleet running that vendor's agent) and stays live for ``duration``; it reaches hosts through
+    each fleet's rollout, and crashes ``crash_share`` of those that receive it."""
+
+    kind: Literal["bad_artifact"]
+    crash_share: Number = 1.0
+
+
+class DemandSurge(_Fault):
+    """A tenant's demand multiplied by ``factor`` (target: ``tenant:NAME``): a traffic spike, or internal
+    clients that automation sets off at once (the connection surge of Dec 2021)."""
+
+    kind: Literal["demand_surge"]
+    factor: Number = Field(description="demand multiplier while the fault lasts, >= 0")
+
+
 Fault = Annotated[
-    ZoneDown | RegionDown | ServiceDown | CapacityLoss | CapacityRemoval | LatencyInjection | ErrorInjection,
+    ZoneDown | RegionDown | ServiceDown | CapacityLoss | CapacityRemoval | LatencyInjection | ErrorInjection
+    | DnsRecordEmptied | BadArtifact | DemandSurge,
     Field(discriminator="kind"),
 ]
 
@@ -77,5 +103,6 @@ class Scenario(Spec):
     max_dt: FixedSeconds | None = None
     record_every: FixedSeconds = 10.0
     faults: dict[str, Fault] = Field(default_factory=dict)
+    actions: dict[str, Action] = Field(default_factory=dict, description="scripted actions, each at its 'at'")
     variants: dict[str, Variant] = Field(default_factory=dict)
     description: str = ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from .base import Spec
+from .controllers import Controllers
+from .fleets import Fleet, Vendor
 from .topology import Provider, Service
 from .workload import Tenant
 
@@ -16,3 +18,6 @@ class Model(Spec):
     providers: dict[str, Provider] = Field(min_length=1)
     services: dict[str, Service] = Field(min_length=1)
     tenants: dict[str, Tenant] = Field(default_factory=dict)
+    fleets: dict[str, Fleet] = Field(default_factory=dict)
+    vendors: dict[str, Vendor] = Field(default_factory=dict)
+    controllers: Controllers = Controllers()

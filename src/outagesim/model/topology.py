@@ -54,7 +54,11 @@ class Service(Spec):
     concurrency: Number = 1.0
     service_time: ServiceTime
     queue: QueuePolicy = QueuePolicy()
-    startup_time: Seconds = 0.0
+    startup_time: Seconds = Field(default=0.0, description="before restored instances serve (plus state_size x "
+                                                          "startup_per_state)")
+    state_size: Number = Field(default=0.0, description="state a restart must load (any unit, e.g. TB of index)")
+    startup_per_state: Seconds = Field(default=0.0, description="extra startup time per unit of state_size")
+    runs_on: str | None = Field(default=None, description="a fleet: its crashed hosts take this service's capacity")
     calls: dict[str, Call] = Field(default_factory=dict, description="callee service name -> call")
     cache: Cache | None = None
     capacity_safeguards: CapacitySafeguards | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from .base import Spec
 from .policies import Retry
@@ -51,6 +53,24 @@ class Value(Spec):
     per_minute_down: float = Field(default=0.0, ge=0.0)
 
 
+class Failover(Spec):
+    """How a tenant's traffic leaves a failing region. ``active-passive``: once the share of its requests
+    that fail has stayed at or above ``threshold`` for ``detect``, all of it moves to the ``standby``
+    entries (and stays: failing back is a human decision). ``active-active``: traffic is spread over the
+    ``entry`` services by share and by how well each answers, re-weighted with time constant ``detect``."""
+
+    mode: Literal["active-passive", "active-active"]
+    standby: dict[str, float] = Field(default_factory=dict, description="active-passive: entry service -> share")
+    detect: Seconds = 300.0
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _standby(self) -> Failover:
+        if self.mode == "active-passive" and not self.standby:
+            raise ValueError("active-passive failover needs 'standby' entry services")
+        return self
+
+
 class Tenant(Spec):
     """A business whose users send requests to one or more entry services."""
 
@@ -59,6 +79,7 @@ class Tenant(Spec):
     client: Client = Client()
     users_per_rps: float = Field(default=1.0, gt=0.0)
     value: Value = Value()
+    failover: Failover | None = Field(default=None, description="none: single region, no failover")
 
     @field_validator("entry", mode="before")
     @classmethod

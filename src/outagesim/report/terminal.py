@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -21,11 +24,16 @@ def _fmt(x: float) -> str:
 
 def tenant_table(results: Results) -> Table:
     """Per variant and tenant: failed share, user-minutes lost, money, minutes down, stuck replicas."""
+    return tenant_outcomes_table(results.outcomes)
+
+
+def tenant_outcomes_table(outcomes: Mapping[str, pd.DataFrame]) -> Table:
+    """:func:`tenant_table` from per-replica outcomes by variant (as a results store keeps them)."""
     t = Table(title="tenant impact (mean over replicas; p95 in brackets)")
     for col in ("variant", "tenant", "failed", "user-min lost", "$ failed req", "$ downtime", "min down",
                 "stuck"):
         t.add_column(col, justify="left" if col in ("variant", "tenant") else "right")
-    for name, df in results.outcomes.items():
+    for name, df in outcomes.items():
         ten = df[df.entity_kind == "tenant"]
         for tenant, g in ten.groupby("entity", sort=False):
             share = g.failed_requests.sum() / max(g.requests.sum(), 1e-12)
@@ -38,10 +46,14 @@ def tenant_table(results: Results) -> Table:
 
 
 def service_table(results: Results, variant: str = "base") -> Table:
+    return service_outcomes_table(results.outcomes[variant], variant)
+
+
+def service_outcomes_table(df: pd.DataFrame, variant: str) -> Table:
+    """Per service of one variant's outcomes: failed share, minutes down, stuck replicas."""
     t = Table(title=f"services ({variant})")
     for col in ("service", "failed", "min down", "stuck"):
         t.add_column(col, justify="left" if col == "service" else "right")
-    df = results.outcomes[variant]
     for svc, g in df[df.entity_kind == "service"].groupby("entity", sort=False):
         share = g.failed_requests.sum() / max(g.requests.sum(), 1e-12)
         t.add_row(str(svc), f"{100 * share:.2f}%", _fmt(g.minutes_down.mean()), f"{int(g.stuck.sum())}/{len(g)}")

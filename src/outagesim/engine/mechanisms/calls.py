@@ -52,7 +52,11 @@ def call_effects(
     """
     svc = link_cell >= 0
     hard_sync = svc & link_sync & link_hard
-    log_ok = np.where(hard_sync[:, None], per_request * np.log1p(-np.clip(final_fail, 0.0, 1 - 1e-12)), 0.0)
+    # per_request = n + frac: n calls always and one more with probability frac (as the request-level
+    # engine draws them), so a lost callee called on 10% of requests fails 10% of them, not all
+    f = np.clip(final_fail, 0.0, 1 - 1e-12)
+    whole = np.floor(per_request)
+    log_ok = np.where(hard_sync[:, None], whole * np.log1p(-f) + np.log1p(-(per_request - whole) * f), 0.0)
     # thinning: product over earlier hard sync calls of the same caller cell
     thin = np.ones_like(per_request)
     if np.any(hard_sync):

@@ -120,8 +120,8 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 
 @njit(cache=True)
 def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
-            st_fail, st_done, st_final, st_lat, st_lat_n, link_succ, link_final,
-            budget_ratio, budget_cap, budget, first, denied, blocked, link_failed):
+            st_fail, st_done, st_final, st_end, st_lat, st_lat_n, link_succ, link_final,
+            budget_ratio, budget_cap, budget, first, denied, blocked, link_failed, bounced):
     """Outcomes back to links, then retries into the delay line or final failures; link statistics.
 
     ``alpha`` is per replica (its sub-step over the statistics' time constant); 0 skips the replica.
@@ -129,7 +129,12 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
     sent since its last update (``first``, then cleared) up to ``budget_cap``; its retries then take one
     token each, and the share it has no tokens for becomes final failures (``denied``).
     Calls an open circuit breaker failed at once (``blocked``, then cleared) are final failures that took
-    no time. ``link_failed`` gets each link's failed attempts (for its breaker).
+    no time. Calls a controller turned away at the door (``bounced``, per attempt number, then cleared)
+    are failed attempts that took no time: retried as any failed attempt is. ``link_failed`` gets each
+    link's failed attempts (for its breaker). The statistics: failed
+    attempts (``st_fail``) per attempt done (``st_done``), for the expected number of attempts; final
+    failures (``st_final``) per call ended (``st_end``: final failure or success), for the share of calls
+    that fail. (Final failures per attempt would understate it: three failed attempts are one failed call.)
     """
     r_n = fails.shape[1]
     k_n = fails.shape[2]
@@ -162,6 +167,12 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                 link_final[lk, r] = 0.0
                 link_failed[lk, r] = 0.0
                 continue
+            for k in range(k_n):
+                b = bounced[lk, r, k]
+                if b > 0.0:
+                    lfail[lk, r, k] += b
+                    lat_n[lk, r] += b
+                    bounced[lk, r, k] = 0.0
             final = 0.0
             failed = 0.0
             grant = 1.0  # share of the wanted retries that go ahead
@@ -201,5 +212,6 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
             st_fail[lk, r] += a * (failed - st_fail[lk, r])
             st_done[lk, r] += a * (failed + link_succ[lk, r] + fast - st_done[lk, r])
             st_final[lk, r] += a * (final - st_final[lk, r])
+            st_end[lk, r] += a * (final + link_succ[lk, r] - st_end[lk, r])
             st_lat[lk, r] += a * (lat_s[lk, r] - st_lat[lk, r])
             st_lat_n[lk, r] += a * (lat_n[lk, r] + fast - st_lat_n[lk, r])

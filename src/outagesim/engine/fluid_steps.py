@@ -1,0 +1,94 @@
+"""Adaptive steps of the fluid engine: sub-steps while a sync caller is saturated, coarse steps while a
+replica is quasi-stationary (DESIGN.md "Steps and bins"). A mixin of :class:`~.fluid.FluidEngine`: it
+reads the engine's state and decides each replica's step, nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .network import Network
+
+SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest sync caller's hold time
+MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
+FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
+FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
+CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
+QUIET_TIMEOUTS = 1e-2  # a replica is quasi-stationary while, at each cell's mean sojourn, at most this share
+# of its attempts would time out, no cell is saturated, and no change of its own is coming
+
+
+class AdaptiveSteps:
+    """Each replica's split of the coming bin (``m_r``) and whether it may take a coarse step."""
+
+    def _quiet(self, t: float) -> np.ndarray:
+        """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
+
+        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, no breaker open,
+        every cache warm (99%), and at each cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts
+        would outlive their timeout (the fluid's residence is exponential: e^(-timeout/sojourn)). Then the
+        stationary solution that one long cell update reaches is the state, and what ageing once per
+        coarse step instead of once per bin misses is those few timeouts. The test reads no bins, which
+        coarse steps age slowly. A change of its own (fault, restart, the load balancer seeing one) that
+        a bin of the step would apply, from one bin before its start to one bin after its end, keeps the
+        replica in bins; a queue that starts to build in a coarse step shows as saturation or a longer
+        sojourn at the next step's start.
+        """
+        su = self.su
+        end = t + self.coarse_k * self.dt
+        ch = self._changes
+        # a change in (t - dt, t] is applied by the bin at t: the first of the step, which would apply it
+        # to a replica that does not move in it
+        ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
+        ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
+        if self.breakers is not None:
+            ok &= self.breakers.closed()
+        if self.has_cache:  # a warming cache changes its callees' load
+            ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
+        if self.control is not None:
+            ok &= self.control.quiet(t, end, self.dt)
+        soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
+        late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
+        return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
+
+    def _update_fine(self, moving: np.ndarray) -> None:
+        """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
+
+        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
+        stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
+        update earlier, and when an update is longer than the hold a saturated sync chain oscillates
+        (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
+        around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
+        of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
+        saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
+        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
+        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
+        """
+        callers = self._sync_callers
+        if callers.size == 0:
+            return
+        busy = (self.all_busy[callers] >= FINE_ALL_BUSY) & (self.busy_share[callers] >= FINE_BUSY)
+        shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
+        ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
+        need = np.where(np.isfinite(shortest),
+                        np.exp2(np.ceil(np.log2(np.maximum(ratio, 1.0)) - 1e-9)).clip(1, MAX_SUBSTEPS), 1)
+        need = need.astype(np.int64)
+        calm = np.where(need >= self.m_r, 0, self._calm + 1)
+        m_r = np.where((need >= self.m_r) | (calm >= CALM_BINS), need, self.m_r)
+        self.m_r = np.where(moving, m_r, self.m_r)
+        self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
+
+
+def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
+    """Bins per coarse step: the most that fit in ``max_dt_s`` and divide a record interval.
+
+    Dividing the interval keeps every record a mean over whole steps of every replica.
+    """
+    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= max_dt_s + 1e-9]
+    return max(fits, default=1)
+
+
+def change_times(net: Network) -> np.ndarray:
+    """Every time a fault effect, a restart or the load balancer's (lagged) view of them changes."""
+    ts = net.change_times()
+    return np.array(sorted(set(ts) | {t + net.lb_detect_s for t in ts}))

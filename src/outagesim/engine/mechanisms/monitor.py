@@ -1,0 +1,35 @@
+"""Monitors: time to detect, and blindness when the monitor shares fate with what it watches.
+
+In Dec 2021 AWS's internal monitoring ran over the congested internal network and went blind, so
+operators "had to rely on logs"; in 2017 the status dashboard could not be updated because it stored on
+S3. An internal monitor reads continuously but sees nothing while a service it ``depends_on`` fails; an
+external probe samples every ``interval`` and sees what a client sees. Either alarms once the watched
+thing's failed share has stayed at or above ``threshold`` for ``sustain``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLIND_AT = 0.5  # a dependency failing this share of its work carries no monitoring data
+
+
+def failed_share(arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Share of arriving work that did not succeed in time, float[...]; a cell with no arrivals counts
+    as failed when it has no capacity (its callers could not reach it), else as healthy."""
+    idle = np.where(cap < 0.5, 1.0, 0.0)
+    return np.where(arrivals > 1e-9, np.clip(1.0 - goodput / np.maximum(arrivals, 1e-12), 0.0, 1.0), idle)
+
+
+def monitor_step(failing: np.ndarray, blind: np.ndarray, since: np.ndarray, t: float, *, threshold: float,
+                 sustain_s: float, sample: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One observation at t of a failed share per replica: (new ``since``, alarm now), both [R].
+
+    ``since`` is when the current failing stretch began (NaN: not failing). ``sample`` is False between
+    an external probe's samples. A blind monitor has no data: nothing changes (an alarm already raised
+    stays raised, a failure it cannot see does not start one).
+    """
+    if sample:
+        bad = failing >= threshold
+        since = np.where(blind, since, np.where(bad, np.where(np.isnan(since), t, since), np.nan))
+    return since, np.isfinite(since) & (t - since >= sustain_s)
