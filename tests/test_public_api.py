@@ -3,6 +3,7 @@
 import outagesim
 
 EXPECTED = {
+    "BlastRadius", "Concentration", "UnknownComponent", "blast_radius", "concentration", "single_points_of_failure",
     "Model", "ModelError", "OutagesimError", "Problem", "Results", "RunRecord", "RunRefused", "Scenario",
     "ScenarioError", "apply_overrides", "apply_variant", "json_schema", "load", "load_model",
     "load_scenario", "simulate", "validate_files",
@@ -28,5 +29,6 @@ def test_every_public_name_resolves():
 def test_one_error_root():
     """Every outagesim error derives from OutagesimError."""
     for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.AnalysisError,
-                outagesim.StoreError, outagesim.ReportError):
+                outagesim.StoreError, outagesim.UnknownComponent,
+                outagesim.ReportError):
         assert issubclass(cls, outagesim.OutagesimError)

@@ -15,6 +15,7 @@ from .errors import (
     RunRefused,
     ScenarioError,
     StoreError,
+    UnknownComponent,
 )
 from .model import Model, Scenario
 from .model.load import apply_overrides, apply_variant, load, load_model, load_scenario, validate_files
@@ -25,12 +26,14 @@ _LAZY = {
     "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
     "compare": ".analysis.compare",
     "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
+    "BlastRadius": ".analysis.blast", "Concentration": ".analysis.blast", "blast_radius": ".analysis.blast",
+    "concentration": ".analysis.blast", "single_points_of_failure": ".analysis.blast",
     "write_report": ".report.html",
 }
 
 
 def __getattr__(name: str):
-    """Import the engine side (numpy, numba, pandas) only when used: ``outagesim validate`` stays fast."""
+    """Import the engine and analyses (numpy, numba, pandas, networkx) only when used: ``validate`` stays fast."""
     if name in _LAZY:
         import importlib
 
@@ -44,6 +47,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AnalysisError",
     "Availability",
+    "BlastRadius",
+    "Concentration",
     "Model",
     "ModelError",
     "OutagesimError",
@@ -55,10 +60,13 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StoreError",
+    "UnknownComponent",
     "append_run",
     "apply_overrides",
     "apply_variant",
+    "blast_radius",
     "compare",
+    "concentration",
     "impact",
     "json_schema",
     "list_runs",
@@ -68,6 +76,7 @@ __all__ = [
     "outage_windows",
     "read_run",
     "simulate",
+    "single_points_of_failure",
     "validate_files",
     "write_report",
 ]

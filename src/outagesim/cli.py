@@ -330,6 +330,56 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="a run id from 'outages
         _fail(exc)
 
 
+FORMATS = ("table", "json")
+
+
+@app.command()
+def blast(
+    model: Annotated[Path, typer.Argument(help="model YAML")],
+    fail: Annotated[str | None, typer.Option(
+        "--fail", help="a component: provider, region, zone, service or cell (service@zone)")] = None,
+    top: Annotated[int, typer.Option(min=1, help="rows of the ranking to show")] = 10,
+    format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Static blast radius at peak demand: what a component's loss takes down, or the ranking of every
+    zone, region, provider and service by tenants lost, with the concentration of tenants' demand."""
+    try:
+        _blast(model, fail, top, format_)
+    except OutagesimError as exc:
+        _fail(exc)
+
+
+def _blast(model: Path, fail: str | None, top: int, fmt: str) -> None:
+    from .analysis.blast import StaticBlast, concentration, single_points_of_failure
+    from .analysis.components import resolve
+    from .model.load import load_model
+    from .model.names import did_you_mean
+    from .report import blast as report
+
+    if fmt not in FORMATS:
+        hint = did_you_mean(fmt, FORMATS)
+        raise OutagesimError(f"--format: expected one of {', '.join(FORMATS)}, found '{fmt}'"
+                             + (f" ({hint})" if hint else ""))
+    warnings: list = []
+    m = load_model(model, warnings=warnings)
+    for w in warnings:
+        err.print(f"[yellow]warning[/yellow] {w}", highlight=False, soft_wrap=True)
+    static = StaticBlast(m)
+    if fail is not None:
+        radius = static.loss(resolve(static.net, fail))
+        if fmt == "json":
+            sys.stdout.write(json.dumps(report.radius_json(radius), indent=2) + "\n")
+        else:
+            report.print_radius(out, radius)
+        return
+    ranking = single_points_of_failure(m, static=static)
+    conc = concentration(m, static=static)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.ranking_json(ranking, conc, top), indent=2) + "\n")
+    else:
+        report.print_ranking(out, ranking, conc, top)
+
+
 def main() -> None:
     """Entry point of the ``outagesim`` script; user mistakes never show a traceback."""
     try:

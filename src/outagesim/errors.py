@@ -9,6 +9,7 @@ Hierarchy::
     ├── AnalysisError         an analysis cannot be done on these results (a missing variant, no
     │                         per-replica series, mismatched replicas, a bad threshold)
     ├── StoreError            a results store is missing, not a store, in use, or lacks a run
+    ├── UnknownComponent      a component name (``blast --fail``) the model does not have
     └── ReportError           a report cannot be made from its input or written where asked
 """
 
@@ -63,6 +64,10 @@ class AnalysisError(OutagesimError):
 
 class StoreError(OutagesimError):
     """A results store (DuckDB file) is missing, unreadable, locked, or does not hold the run asked for."""
+
+
+class UnknownComponent(OutagesimError):
+    """A component name (provider, region, zone, service, cell) that the model does not have."""
 
 
 class ReportError(OutagesimError):

@@ -1,0 +1,333 @@
+"""The static steady state at peak demand, with and without lost cells: who is served, who is not.
+
+The engine's fluid network without time (DESIGN.md "The engine", steps 1-3 and 6), on a
+:class:`~outagesim.analysis.flow_net.FlowNet`:
+
+- **routing** (engine/network.py ``route_weights``): a call keeps to the caller's zone while its cell
+  there is healthy (the local cell keeps its healthy share); the rest spills to the other candidate cells
+  in proportion to their healthy workers; with nowhere healthy to go, calls stay (and fail) where they are;
+- **hold time** of a worker = own work + Σ per_request x miss x thin x (time on the call) over sequential
+  sync calls + the longest parallel one, where the time on a call is the callee cell's sojourn (its
+  hold plus its stationary M/M/c wait, :func:`mean_wait`) capped at the call's timeout, and a lost cell
+  rejects at once;
+- **capacity** μ = workers x healthy share / hold; a cell **serves** min(λ, μ) and sends children
+  served x per_request x miss x thin down each call (thin: share of requests whose earlier hard sync
+  calls succeeded, since a hard failure ends the request);
+- **success** of a request at a cell = own x (1 - miss + miss x Π over hard sync calls
+  (1 - fail)^n (1 - frac x fail), per_request = n + frac)
+  (the engine's formula, mechanisms/calls.py). Soft and async calls add load (soft sync ones also hold
+  time) but never fail the caller. own = 1 while λ ≤ μ; an overloaded cell that bounds its waiting (a
+  queue limit, load shedding or LIFO) serves the share μ/λ, one with an unbounded FIFO queue serves none
+  in time: its backlog grows until every request it serves has outlived its caller's timeout
+  (congestion collapse, which the engine reproduces; DESIGN.md "Metastability must emerge").
+
+Load flows down the levels of the call graph's condensation and success flows up; the two are
+repeated until nothing changes by more than ``TOL``. They interact through thinning, back edges around
+async or soft cycles, and capacity: a callee near saturation waits long, which lengthens its sync
+callers' hold, which cuts what they send it. Where that loop would swing between "saturated" and "not"
+from round to round, each cell's hold moves only part of the way, halving its step every time its
+direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on
+the balance the engine finds: the callee just below saturation, its callers' workers waiting on it
+(backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
+recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
+its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .flow_net import FlowNet
+from .graph import _ranges
+
+TOL = 1e-4
+MAX_ROUNDS = 30
+_CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend")
+_LINK = ("out", "calls", "fail", "thin")
+
+
+def _seg(counts: np.ndarray) -> np.ndarray:
+    """Segment id of each element when segment i has counts[i] elements."""
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+def own_ok(lam: np.ndarray, mu: np.ndarray, bounded: np.ndarray) -> np.ndarray:
+    """Share of a cell's arrivals served in time: all while λ ≤ μ; when overloaded μ/λ if the cell bounds
+    its waiting, else none (congestion collapse); none without capacity."""
+    safe = np.where(lam > 0, lam, 1.0)
+    share = np.where(bounded, np.minimum(1.0, mu / safe), (lam <= mu).astype(float))
+    return np.where(lam > 0, share, (mu > 0).astype(float))
+
+
+def mean_wait(lam: np.ndarray, hold: np.ndarray, servers: np.ndarray, cv: np.ndarray) -> np.ndarray:
+    """Stationary mean wait in queue of an M/G/c cell (inf at or above saturation).
+
+    Sakasegawa's approximation W ≈ hold · ρ^(√(2(c+1)) − 1) / (c (1 − ρ)), ρ = λ · hold / c, scaled by
+    the Allen–Cunneen factor (1 + cv²) / 2 (Sakasegawa 1977; Hopp & Spearman, Factory Physics, 8.4);
+    smooth in fractional c, as the engine's queue is.
+    """
+    c = np.maximum(servers, 1e-12)
+    rho = lam * hold / c
+    base = np.clip(rho, 0.0, 1.0 - 1e-12)
+    w = 0.5 * (1.0 + cv * cv) * hold * base ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - base))
+    return np.where(rho < 1.0, w, np.inf)
+
+
+class _Dirty:
+    """Cells waiting to be recomputed: a mask, and the indices marked since the last take (so a sweep
+    looks only at what was marked, not at every cell of a 100,000-service model)."""
+
+    def __init__(self, n: int):
+        self.mask = np.zeros(n, bool)
+        self.pending: list[np.ndarray] = []
+
+    def mark(self, idx: np.ndarray) -> None:
+        if idx.size:
+            self.mask[idx] = True
+            self.pending.append(idx)
+
+    def take(self, level: np.ndarray, lv: int) -> np.ndarray:
+        """The marked cells of level ``lv`` (unmarked on return); the others stay marked."""
+        if not self.pending:
+            return np.zeros(0, np.int64)
+        idx = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+        idx = idx[self.mask[idx]]
+        here = level[idx] == lv
+        self.pending = [idx[~here]] if (~here).any() else []
+        out = np.unique(idx[here])
+        self.mask[out] = False
+        return out
+
+    def clear(self) -> None:
+        self.mask[:] = False
+        self.pending = []
+
+
+class Flow:
+    """The steady state of one model; :meth:`lose` evaluates a loss and puts the state back after."""
+
+    def __init__(self, net: FlowNet, *, queueing: bool = True):
+        self.net = net
+        self.queueing = queueing  # False: a call takes the callee's hold, never a wait (unloaded)
+        n_c, n_l, n_p = len(net.cell_zone), len(net.link_cell), len(net.route_cell)
+        self.alive = np.ones(n_c)
+        self.lam, self.hold, self.soj, self.succ = np.zeros(n_c), net.own_s.copy(), net.own_s.copy(), np.ones(n_c)
+        self.step, self.trend = np.ones(n_c), np.zeros(n_c)  # damping of hold updates (log-space step, sign)
+        self.out, self.calls, self.fail, self.thin = np.zeros(n_l), np.zeros(n_l), np.zeros(n_l), np.ones(n_l)
+        self.w = np.zeros(n_p)
+        level = net.service_level[net.cell_service]
+        order = np.argsort(level, kind="stable")
+        bounds = np.searchsorted(level[order], np.arange(int(level.max(initial=-1)) + 2))
+        self.levels = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+        self.entry = np.flatnonzero(net.link_cell < 0)
+        self.out[self.entry] = net.peak_rps[net.link_tenant[self.entry]] * net.per_request[self.entry]
+        self._touched: dict[str, list[np.ndarray]] = {"cell": [], "link": [], "route": []}
+        self.cell_level = level
+        self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
+        self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
+        self._fwd.mark(np.arange(n_c))
+        self._bwd.mark(np.arange(n_c))
+        self._reweigh(np.arange(n_l))
+        self._settle()
+        self._touched = {"cell": [], "link": [], "route": []}
+        self.base = {k: getattr(self, k).copy() for k in (*_CELL, *_LINK, "w")}
+
+    # ------------------------------------------------------------------ outcomes
+    def tenant_ok(self) -> np.ndarray:
+        """Share of each tenant's demand served, float[T]."""
+        net = self.net
+        ok = 1.0 - self._link_fail(self.entry)
+        return np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * ok,
+                           minlength=len(net.tenants))
+
+    def service_ok(self, services: np.ndarray) -> np.ndarray:
+        """Share of each given service's arrivals served (1 with no arrivals and some capacity), float[n]."""
+        net = self.net
+        lo, hi = net.svc_start[services], net.svc_start[services + 1]
+        cells = _ranges(lo, hi)
+        seg = _seg(hi - lo)
+        lam = np.bincount(seg, self.lam[cells], minlength=len(services))
+        good = np.bincount(seg, self.lam[cells] * self.succ[cells], minlength=len(services))
+        cap = np.bincount(seg, net.workers[cells] * self.alive[cells], minlength=len(services))
+        return np.where(lam > 0, good / np.where(lam > 0, lam, 1.0), (cap > 0).astype(float))
+
+    def entry_share_by_cell(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(tenant, cell, rate) of every entry route: where each tenant's requests enter."""
+        net = self.net
+        routes = _ranges(net.route_start[self.entry], net.route_start[self.entry + 1])
+        links = net.route_link[routes]
+        return net.link_tenant[links], net.route_cell[routes], self.out[links] * self.w[routes]
+
+    # ------------------------------------------------------------------ a loss
+    def lose(self, cells: np.ndarray, share: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lose ``share`` of ``cells``' instances; return (tenant_ok, touched services, their ok).
+
+        The state is restored afterwards, so losses are evaluated one at a time from the base.
+        """
+        net = self.net
+        cells = np.unique(cells)
+        self._write("cell", cells, alive=self.alive[cells] * (1.0 - share))
+        self._fwd.mark(cells)
+        self._bwd.mark(cells)
+        into = net.in_route[_ranges(net.in_start[cells], net.in_start[cells + 1])]
+        self._reweigh(np.unique(net.route_link[into]))
+        self._settle()
+        tenants = self.tenant_ok()
+        touched = np.concatenate(self._touched["cell"]) if self._touched["cell"] else np.zeros(0, np.int64)
+        services = np.unique(net.cell_service[touched])
+        result = tenants, services, self.service_ok(services)
+        self._restore()
+        return result
+
+    def _write(self, kind: str, idx: np.ndarray, **values: np.ndarray) -> None:
+        self._touched[kind].append(idx)
+        for name, v in values.items():
+            getattr(self, name)[idx] = v
+
+    def _restore(self) -> None:
+        arrays = {"cell": _CELL, "link": _LINK, "route": ("w",)}
+        for kind, names in arrays.items():
+            if self._touched[kind]:
+                idx = np.unique(np.concatenate(self._touched[kind]))
+                for name in names:
+                    getattr(self, name)[idx] = self.base[name][idx]
+        self._touched = {"cell": [], "link": [], "route": []}
+        self._fwd.clear()
+        self._bwd.clear()
+
+    # ------------------------------------------------------------------ routing
+    def _reweigh(self, links: np.ndarray) -> None:
+        """Route weights of ``links`` from the cells' healthy shares (engine/network.py route_weights)."""
+        net = self.net
+        counts = net.route_start[links + 1] - net.route_start[links]
+        routes = _ranges(net.route_start[links], net.route_start[links + 1])
+        seg = _seg(counts)
+        n = len(links)
+        cell = net.route_cell[routes]
+        h = self.alive[cell]
+        local = net.route_local[routes]
+        remote_cap = np.where(local, 0.0, net.workers[cell] * h)
+        remote_tot = np.bincount(seg, remote_cap, minlength=n)[seg]
+        nominal = np.where(local, 0.0, net.workers[cell])
+        nominal_tot = np.bincount(seg, nominal, minlength=n)[seg]
+        has_local = np.bincount(seg, local, minlength=n)[seg] > 0
+        local_share = np.bincount(seg, np.where(local, h, 0.0), minlength=n)[seg]
+        remote_w = np.where(remote_tot > 0, remote_cap / np.where(remote_tot > 0, remote_tot, 1.0), 0.0)
+        fallback = np.where(nominal_tot > 0, nominal / np.where(nominal_tot > 0, nominal_tot, 1.0), 0.0)
+        remote_w = np.where((remote_tot <= 0) & ~has_local, fallback, remote_w)
+        w = np.where(local, local_share, (1.0 - local_share) * remote_w)
+        w = np.where(local & (remote_tot <= 0), 1.0, w)
+        moved = np.abs(w - self.w[routes]) > TOL
+        self._write("route", routes[moved], w=w[moved])
+        self._fwd.mark(cell[moved])  # their load changes
+        callers = net.link_cell[net.route_link[routes[moved]]]
+        self._bwd.mark(callers[callers >= 0])  # their calls' time and failure change
+
+    def _link_fail(self, links: np.ndarray) -> np.ndarray:
+        net = self.net
+        routes = _ranges(net.route_start[links], net.route_start[links + 1])
+        seg = _seg(net.route_start[links + 1] - net.route_start[links])
+        ok = np.bincount(seg, self.w[routes] * self.succ[net.route_cell[routes]], minlength=len(links))
+        return np.clip(1.0 - ok, 0.0, 1.0)
+
+    # ------------------------------------------------------------------ sweeps
+    def _settle(self) -> None:
+        """Alternate load (down) and success (up) sweeps until no cell is dirty."""
+        for _ in range(MAX_ROUNDS):
+            if not (self._fwd.pending or self._bwd.pending):
+                return
+            for lv in range(len(self.levels)):
+                x = self._fwd.take(self.cell_level, lv)
+                if x.size:
+                    self._forward(x)
+            for lv in reversed(range(len(self.levels))):
+                x = self._bwd.take(self.cell_level, lv)
+                if x.size:
+                    self._backward(x)
+
+    def _forward(self, x: np.ndarray) -> None:
+        """Arrivals of cells ``x`` from their inbound routes; then the calls they send down."""
+        net = self.net
+        counts = net.in_start[x + 1] - net.in_start[x]
+        routes = net.in_route[_ranges(net.in_start[x], net.in_start[x + 1])]
+        lam = np.bincount(_seg(counts), self.out[net.route_link[routes]] * self.w[routes], minlength=len(x))
+        moved = np.abs(lam - self.lam[x]) > TOL * np.maximum(1.0, np.abs(lam))
+        self._write("cell", x[moved], lam=lam[moved])
+        self._bwd.mark(x[moved])
+        links = _ranges(net.link_start[x], net.link_start[x + 1])
+        if not links.size:
+            return
+        c = net.link_cell[links]
+        served = np.minimum(self.lam[c], net.workers[c] * self.alive[c] / self.hold[c])
+        out = served * net.per_request[links] * net.miss[c] * self.thin[links]
+        moved = np.abs(out - self.out[links]) > TOL * np.maximum(1.0, np.abs(out))
+        self._write("link", links[moved], out=out[moved])
+        changed = links[moved]
+        self._fwd.mark(net.route_cell[_ranges(net.route_start[changed], net.route_start[changed + 1])])
+
+    def _backward(self, x: np.ndarray) -> None:
+        """Time on and failure of cells ``x``'s calls; their hold time, capacity and success."""
+        net = self.net
+        counts = net.link_start[x + 1] - net.link_start[x]
+        links = _ranges(net.link_start[x], net.link_start[x + 1])
+        cseg = _seg(counts)
+        n = len(x)
+        if links.size:
+            r_counts = net.route_start[links + 1] - net.route_start[links]
+            routes = _ranges(net.route_start[links], net.route_start[links + 1])
+            lseg = _seg(r_counts)
+            rc = net.route_cell[routes]
+            w = self.w[routes]
+            timed = (self.alive[rc] > 0) & net.sync[links][lseg]  # a lost cell rejects; async: no wait
+            each = np.where(timed, np.minimum(self.soj[rc], net.timeout_s[links][lseg]), 0.0)
+            calls = np.bincount(lseg, w * each, minlength=len(links))
+            fail = np.clip(1.0 - np.bincount(lseg, w * self.succ[rc], minlength=len(links)), 0.0, 1.0)
+            hard = net.hard[links] & net.sync[links]
+            pr = net.per_request[links]  # n calls and one more with probability frac, as the engines draw them
+            f = np.minimum(fail, 1 - 1e-12)
+            log_ok = np.where(hard, np.floor(pr) * np.log1p(-f) + np.log1p(-(pr - np.floor(pr)) * f), 0.0)
+            csum = np.cumsum(log_ok)
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])[cseg]
+            thin = np.exp(csum - log_ok - (csum[first] - log_ok[first]))
+            moved = (np.abs(calls - self.calls[links]) > TOL) | (np.abs(fail - self.fail[links]) > TOL)
+            moved |= np.abs(thin - self.thin[links]) > TOL
+            self._write("link", links[moved], calls=calls[moved], fail=fail[moved], thin=thin[moved])
+            self._fwd.mark(net.link_cell[links[moved]])
+            c = net.link_cell[links]
+            spent = net.per_request[links] * net.miss[c] * thin * calls
+            seq = net.sync[links] & ~net.parallel[links]
+            par = net.sync[links] & net.parallel[links]
+            longest = np.zeros(n)
+            np.maximum.at(longest, cseg[par], spent[par])
+            hold = net.own_s[x] + np.bincount(cseg[seq], spent[seq], minlength=n) + longest
+            calls_ok = np.exp(np.bincount(cseg, log_ok, minlength=n))
+        else:
+            hold, calls_ok = net.own_s[x].copy(), np.ones(n)
+        hold = self._damped(x, np.maximum(hold, 1e-12))
+        mu = net.workers[x] * self.alive[x] / hold
+        succ = own_ok(self.lam[x], mu, net.bounded[x]) * (1.0 - net.miss[x] + net.miss[x] * calls_ok)
+        soj = hold + mean_wait(self.lam[x], hold, net.workers[x] * self.alive[x], net.cv[x]) if self.queueing \
+            else hold
+        old = self.soj[x]
+        both = np.isfinite(soj) & np.isfinite(old)
+        gap = np.abs(np.where(both, soj, 0.0) - np.where(both, old, 0.0))
+        soj_moved = np.where(both, gap > TOL * np.where(both, soj, 0.0), np.isfinite(soj) != np.isfinite(old))
+        moved = (np.abs(hold - self.hold[x]) > TOL * hold) | (np.abs(succ - self.succ[x]) > TOL) | soj_moved
+        self._write("cell", x[moved], hold=hold[moved], soj=soj[moved], succ=succ[moved])
+        changed = x[moved]
+        self._fwd.mark(changed)  # capacity (served) may have moved
+        into = net.in_route[_ranges(net.in_start[changed], net.in_start[changed + 1])]
+        callers = net.link_cell[net.route_link[into]]
+        self._bwd.mark(callers[callers >= 0])
+
+    def _damped(self, x: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Move cells ``x``'s hold toward ``target`` in log space by their step: halve a cell's step when
+        its direction reverses (a saturation loop converges instead of swinging), grow it by a tenth (up to the
+        whole way) while the direction holds."""
+        old = self.hold[x]
+        ratio = np.log(target / old)
+        sign = np.sign(ratio)
+        flip = (sign * self.trend[x]) < 0
+        step = np.where(flip, 0.5 * self.step[x], np.minimum(1.0, 1.1 * self.step[x]))
+        self._write("cell", x, step=step, trend=np.where(sign != 0, sign, self.trend[x]))
+        return old * np.exp(step * ratio)
