@@ -10,6 +10,8 @@ EXPECTED = {
     # issue 6: impact, comparison, results store
     "AnalysisError", "Availability", "StoreError", "append_run", "compare", "impact", "list_runs",
     "outage_windows", "read_run",
+    # issue 6: the HTML report
+    "ReportError", "write_report",
 }
 
 
@@ -27,5 +29,6 @@ def test_every_public_name_resolves():
 def test_one_error_root():
     """Every outagesim error derives from OutagesimError."""
     for cls in (outagesim.ModelError, outagesim.ScenarioError, outagesim.RunRefused, outagesim.AnalysisError,
-                outagesim.StoreError, outagesim.UnknownComponent):
+                outagesim.StoreError, outagesim.UnknownComponent,
+                outagesim.ReportError):
         assert issubclass(cls, outagesim.OutagesimError)

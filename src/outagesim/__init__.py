@@ -11,6 +11,7 @@ from .errors import (
     ModelError,
     OutagesimError,
     Problem,
+    ReportError,
     RunRefused,
     ScenarioError,
     StoreError,
@@ -27,6 +28,7 @@ _LAZY = {
     "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
     "BlastRadius": ".analysis.blast", "Concentration": ".analysis.blast", "blast_radius": ".analysis.blast",
     "concentration": ".analysis.blast", "single_points_of_failure": ".analysis.blast",
+    "write_report": ".report.html",
 }
 
 
@@ -51,6 +53,7 @@ __all__ = [
     "ModelError",
     "OutagesimError",
     "Problem",
+    "ReportError",
     "Results",
     "RunRecord",
     "RunRefused",
@@ -75,4 +78,5 @@ __all__ = [
     "simulate",
     "single_points_of_failure",
     "validate_files",
+    "write_report",
 ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from .errors import AnalysisError, ModelError, OutagesimError
 from .report.terminal import print_run_summary
@@ -103,6 +104,49 @@ WorkersOpt = Annotated[int | None, typer.Option(
     min=1, help="processes sharing the replicas (default: every core for a big run); same numbers")]
 StoreOpt = Annotated[Path | None, typer.Option(help="also append the run to this DuckDB results store")]
 StoreFileOpt = Annotated[Path, typer.Option("--store", help="the DuckDB results store")]
+ReportOpt = Annotated[str | None, typer.Option(
+    "--report", metavar="[PATH]", help="also write the HTML report (default: RESULTS_DIR/report.html)")]
+
+# `--report` alone means "the default path"; typer has no options with an optional value, so the bare
+# option gets this marker before parsing (see _OptionalValues).
+_DEFAULT_PATH = "@default"
+
+
+class _OptionalValues(TyperCommand):
+    """A command whose ``--report`` may be given without a value."""
+
+    optional_value = ("--report",)
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        args = list(args)
+        stop = args.index("--") if "--" in args else len(args)  # after "--" everything is an argument
+        for i in reversed(range(stop)):
+            if args[i] in self.optional_value and (i + 1 == stop or args[i + 1].startswith("-")):
+                args.insert(i + 1, _DEFAULT_PATH)
+        return super().parse_args(ctx, args)
+
+
+def _check_report(report: str | None) -> None:
+    """Refuse a ``--report PATH`` that cannot be written before simulating, not after."""
+    if report not in (None, _DEFAULT_PATH):
+        from .report.html import check_outputs
+
+        check_outputs(Path(report))
+
+
+def _report(results_dir: Path, output: Path | None, png: Path | None) -> None:
+    """Build the HTML report; shared by ``run --report``, ``compare --report`` and ``report`` (later ``replay``)."""
+    from .report.html import write_report
+
+    path = write_report(results_dir, output, png_dir=png)
+    out.print(f"report written to {path}", highlight=False)
+    if png is not None:
+        out.print(f"figures written to {png}", highlight=False)
+
+
+def _report_after(done: _Done, report: str | None) -> None:
+    if report is not None:
+        _report(done.path, None if report == _DEFAULT_PATH else Path(report), None)
 
 
 @dataclass(frozen=True)
@@ -180,7 +224,7 @@ def _written(done: _Done, store: Path | None) -> None:
         out.print(f"run {done.run_id} appended to the store {store}", highlight=False)
 
 
-@app.command()
+@app.command(cls=_OptionalValues)
 def run(
     model: ModelArg,
     scenario: ScenarioArg,
@@ -195,19 +239,22 @@ def run(
     force: ForceOpt = False,
     workers: WorkersOpt = None,
     store: StoreOpt = None,
+    report: ReportOpt = None,
 ) -> None:
     """Simulate the base case and the chosen variants; write the results directory; print a summary."""
     try:
         opts = _RunOptions(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins,
                            out_dir, force, workers, store)
+        _check_report(report)
         done = _simulate(opts)
         print_run_summary(out, done.results, done.vulnerability)
         _written(done, store)
+        _report_after(done, report)
     except OutagesimError as exc:
         _fail(exc)
 
 
-@app.command()
+@app.command(cls=_OptionalValues)
 def compare(
     model: ModelArg,
     scenario: ScenarioArg,
@@ -222,6 +269,7 @@ def compare(
     force: ForceOpt = False,
     workers: WorkersOpt = None,
     store: StoreOpt = None,
+    report: ReportOpt = None,
 ) -> None:
     """Run the base case and the variants on the same seeds; print each variant's paired difference."""
     from .analysis.compare import compare as paired
@@ -230,9 +278,25 @@ def compare(
     try:
         opts = _RunOptions(model, scenario, variant, replicas, seed, engine, set_, keep_replicas, margins,
                            out_dir, force, workers, store)
+        _check_report(report)
         done = _simulate(opts, need_variants=True)
         print_comparison(out, done.results, paired(done.results))
         _written(done, store)
+        _report_after(done, report)
+    except OutagesimError as exc:
+        _fail(exc)
+
+
+@app.command("report")
+def report_(
+    results_dir: Annotated[Path, typer.Argument(help="results directory written by `outagesim run`")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="HTML file to write (default: RESULTS_DIR/report.html)")] = None,
+    png: Annotated[Path | None, typer.Option(help="also write the main figures as PNG files into this folder")] = None,
+) -> None:
+    """Write one self-contained HTML page (works offline) from a results directory; optionally PNGs."""
+    try:
+        _report(results_dir, output, png)
     except OutagesimError as exc:
         _fail(exc)
 

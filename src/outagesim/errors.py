@@ -9,7 +9,8 @@ Hierarchy::
     ├── AnalysisError         an analysis cannot be done on these results (a missing variant, no
     │                         per-replica series, mismatched replicas, a bad threshold)
     ├── StoreError            a results store is missing, not a store, in use, or lacks a run
-    └── UnknownComponent      a component name (``blast --fail``) the model does not have
+    ├── UnknownComponent      a component name (``blast --fail``) the model does not have
+    └── ReportError           a report cannot be made from its input or written where asked
 """
 
 from __future__ import annotations
@@ -67,3 +68,7 @@ class StoreError(OutagesimError):
 
 class UnknownComponent(OutagesimError):
     """A component name (provider, region, zone, service, cell) that the model does not have."""
+
+
+class ReportError(OutagesimError):
+    """A report's input is not what it should be, or its output cannot be written where asked."""

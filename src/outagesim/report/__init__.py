@@ -1,1 +1,1 @@
-"""Presenting results: terminal summaries now, HTML and PNG reports later."""
+"""Presenting results: the terminal summary (terminal.py) and the offline HTML report with its PNGs."""
