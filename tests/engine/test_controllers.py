@@ -306,3 +306,20 @@ def test_autoscaler_cannot_launch_while_its_control_plane_is_down():
     rec = scaled(plane_down=True)
     assert rec.get("cell", nets.cell("web"), "healthy_instances")[0] == pytest.approx(2.0, rel=1e-6)
     assert len(events(rec, "autoscaler_blocked")) == 10  # one per decision, at 60 s ... 600 s (the end)
+
+
+def test_a_blind_monitor_neither_raises_nor_clears_an_alarm():
+    """monitor_step: failing from 0 s with a 30 s sustain, blind from 10 s to 60 s: no alarm while blind
+    (its sustain cannot complete on data it does not get), an alarm as soon as data returns; an alarm
+    raised before going blind stays raised."""
+    from outagesim.engine.mechanisms.monitor import monitor_step
+
+    since, was = np.array([np.nan]), np.array([False])
+    for t in range(0, 70, 10):
+        blind = np.array([10 <= t < 60])
+        since, was = monitor_step(np.array([1.0]), blind, since, float(t), threshold=0.5, sustain_s=30.0,
+                                  sample=True, was=was)
+        assert bool(was[0]) == (t >= 60), t
+    since, alarm = monitor_step(np.array([0.0]), np.array([True]), since, 70.0, threshold=0.5, sustain_s=30.0,
+                                sample=True, was=was)
+    assert alarm[0]

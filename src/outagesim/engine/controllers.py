@@ -108,7 +108,7 @@ class ControlLoop:
                     blind |= service_failed(cells) >= BLIND_AT
             sample = not m.external or np.floor(t / m.interval_s) > np.floor((t - dt) / m.interval_s)
             self.since[i], alarm = monitor_step(failing, blind, self.since[i], t, threshold=m.threshold,
-                                                sustain_s=m.sustain_s, sample=bool(sample))
+                                                sustain_s=m.sustain_s, sample=bool(sample), was=self.alarm[i])
             self._log_changes("monitor_alarm", "monitor_cleared", m.name, self.alarm[i], alarm, t)
             self.detected[i] = np.where(alarm & np.isinf(self.detected[i]), t, self.detected[i])
             self.alarm[i] = alarm

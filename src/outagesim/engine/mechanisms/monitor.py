@@ -22,14 +22,18 @@ def failed_share(arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray) -> 
 
 
 def monitor_step(failing: np.ndarray, blind: np.ndarray, since: np.ndarray, t: float, *, threshold: float,
-                 sustain_s: float, sample: bool) -> tuple[np.ndarray, np.ndarray]:
+                 sustain_s: float, sample: bool, was: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One observation at t of a failed share per replica: (new ``since``, alarm now), both [R].
 
     ``since`` is when the current failing stretch began (NaN: not failing). ``sample`` is False between
-    an external probe's samples. A blind monitor has no data: nothing changes (an alarm already raised
-    stays raised, a failure it cannot see does not start one).
+    an external probe's samples. A blind monitor has no data, so nothing changes: an alarm already
+    raised (``was``) stays raised, and one not raised is not raised (its sustain cannot complete on data
+    it does not get); when data returns, a failure that went on meanwhile alarms at once.
     """
     if sample:
         bad = failing >= threshold
         since = np.where(blind, since, np.where(bad, np.where(np.isnan(since), t, since), np.nan))
-    return since, np.isfinite(since) & (t - since >= sustain_s)
+    alarm = np.isfinite(since) & (t - since >= sustain_s)
+    if was is not None:
+        alarm = np.where(blind, was, alarm)
+    return since, alarm
