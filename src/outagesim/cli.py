@@ -176,7 +176,8 @@ class _Done:
     run_id: str | None
 
 
-def _simulate(opts: _RunOptions, *, need_variants: bool = False) -> _Done:
+def _simulate(opts: _RunOptions, *, need_variants: bool = False, replay: str | None = None,
+              observed: dict | None = None) -> _Done:
     """Load, simulate, write the results directory and append to the store: the part ``run`` and
     ``compare`` share. Every user mistake that can be found before simulating is raised first."""
     from .model.load import apply_overrides, load
@@ -199,7 +200,9 @@ def _simulate(opts: _RunOptions, *, need_variants: bool = False) -> _Done:
     progress = _Progress()
     try:
         results = simulate(m, s, variants=opts.variants, replicas=opts.replicas, seed=opts.seed,
-                           engine=opts.engine, force=opts.force, progress=progress, workers=opts.workers)
+                           engine=opts.engine, force=opts.force, progress=progress, workers=opts.workers,
+                           replay=replay)
+        results.observed = observed
         vulnerability = None
         if opts.margins:
             from .margins import tipping_margins
@@ -297,6 +300,53 @@ def report_(
     """Write one self-contained HTML page (works offline) from a results directory; optionally PNGs."""
     try:
         _report(results_dir, output, png)
+    except OutagesimError as exc:
+        _fail(exc)
+
+
+ReplayArg = Annotated[str, typer.Argument(help="a bundled replay (see 'outagesim replays')")]
+
+
+@app.command()
+def replays() -> None:
+    """List the bundled incident replays: name, date, what happened."""
+    from .library import list_replays
+
+    for r in list_replays():
+        out.print(f"{r.name:<18} {r.date:<11} {r.summary}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def replay(
+    name: ReplayArg,
+    variant: VariantOpt = [],  # noqa: B006
+    replicas: ReplicasOpt = 10,
+    seed: SeedOpt = 0,
+    engine: EngineOpt = "fluid",
+    set_: SetOpt = [],  # noqa: B006
+    keep_replicas: KeepReplicasOpt = False,
+    margins: MarginsOpt = False,
+    out_dir: OutOpt = Path("results"),
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Run a bundled replay; print its simulated timeline beside the observed one, and tenant impact."""
+    from .analysis.milestones import evaluate_milestones, read_observed
+    from .library import replay_paths
+    from .report.replay import milestone_table
+
+    try:
+        paths = replay_paths(name)
+        observed = read_observed(paths.observed)
+        opts = _RunOptions(paths.model, paths.scenario, variant, replicas, seed, engine, set_, keep_replicas,
+                           margins, out_dir, force, workers, store)
+        done = _simulate(opts, replay=name, observed={"replay": name, **observed})
+        anchor = done.results.manifest["anchor"]
+        for v in done.results.variants:
+            out.print(milestone_table(evaluate_milestones(done.results, observed, v), anchor, v))
+        print_run_summary(out, done.results, done.vulnerability)
+        _written(done, store)
     except OutagesimError as exc:
         _fail(exc)
 
