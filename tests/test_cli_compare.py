@@ -28,9 +28,14 @@ def compared(tmp_path_factory):
     return result, out, store
 
 
-def test_run_and_compare_take_the_same_options():
-    """``run`` and ``compare`` have the same parameters, declarations and defaults (shared, not copied)."""
-    assert inspect.signature(cli.run).parameters == inspect.signature(cli.compare).parameters
+def test_run_compare_and_replay_take_the_same_options():
+    """``run``, ``compare`` and ``replay`` have the same options, declarations and defaults (shared, not
+    copied); ``replay`` takes a replay's name where the others take the model and scenario files."""
+    run = inspect.signature(cli.run).parameters
+    assert run == inspect.signature(cli.compare).parameters
+    replay = dict(inspect.signature(cli.replay).parameters)
+    del replay["name"]
+    assert replay == {k: v for k, v in run.items() if k not in ("model", "scenario")}
 
 
 def test_compare_prints_a_paired_table_per_tenant_metric(compared):

@@ -12,6 +12,8 @@ EXPECTED = {
     "outage_windows", "read_run",
     # issue 6: the HTML report
     "ReportError", "write_report",
+    # issue 5: the incident library
+    "list_replays", "replay_paths", "evaluate_milestones",
 }
 
 
