@@ -1,4 +1,4 @@
-# Two commands on a fresh clone: `make demo` (install, then run the shop retry-storm example) and
+# Two commands on a fresh clone: `make demo` (install, then replay the S3 outage of 2017 with its report) and
 # `make test` (install, then run the fast test suite). Everything installs into ./.venv.
 
 PYTHON ?= python3
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/outagesim run examples/shop/model.yaml examples/shop/retry-storm.yaml --variant all --replicas 4 --out out/shop-retry-storm
+	$(BIN)/outagesim replay s3-2017 --variant all --replicas 4 --out out/s3-2017 --report
 
 test: venv
 	$(BIN)/pytest -n 2 -q
@@ -30,3 +30,4 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/engine_speed.py
+	$(BIN)/python bench/blast_radius.py

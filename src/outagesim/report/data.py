@@ -214,6 +214,8 @@ def milestones(results: Results) -> list[Milestone]:
     for mid, m in items.items():
         if not isinstance(m, dict) or "utc" not in m:
             raise ReportError(f"observed.json milestone '{mid}': expected a map with 'utc', found {m!r}")
+        if m["utc"] is None:  # a prediction that something never happens: no point on the timeline
+            continue
         try:
             when = datetime.fromisoformat(str(m["utc"]).replace("Z", "+00:00"))
         except ValueError:
