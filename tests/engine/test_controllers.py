@@ -323,3 +323,22 @@ def test_a_blind_monitor_neither_raises_nor_clears_an_alarm():
     since, alarm = monitor_step(np.array([0.0]), np.array([True]), since, 70.0, threshold=0.5, sustain_s=30.0,
                                 sample=True, was=was)
     assert alarm[0]
+
+
+def test_active_active_shifts_back_after_a_long_outage():
+    """East down from 60 s for 30 minutes: users move west, and once east is back (an entry with no
+    calls is tried again with the same 1-minute time constant) half of them return east within 5
+    minutes of its return."""
+    m = nets.model({"web-east": nets.service({"east": 4}, mean_s=10e-3, concurrency=8),
+                    "web-west": nets.service({"west": 4}, mean_s=10e-3, concurrency=8)},
+                   {"users": nets.tenant({"web-east": 0.5, "web-west": 0.5}, 400, timeout_s=1.0)})
+    m["providers"] = {"cloud": {"regions": {"r-east": {"zones": {"east": {}}}, "r-west": {"zones": {"west": {}}}}}}
+    m["tenants"]["users"]["failover"] = {"mode": "active-active", "detect": "1m"}
+    sc = nets.scenario(2700.0, faults={"east": nets.fault("region_down", "cloud/r-east", 60.0, 1800.0)})
+    sc["max_dt"] = "10s"
+    rec = simulate_fluid(nets.build(m, sc), noise=False)
+    east = rec.get("cell", "web-east@cloud/r-east/east", "arrivals")[0]
+    assert east[100:180].max() < 20.0  # 400 req/s would be all of it; under 5% goes east during the outage
+    back = int((60.0 + 1800.0 + 300.0) / 10.0)
+    assert east[back:].min() > 0.4 * 200.0
+    assert rec.get("tenant", "users", "goodput")[0][back:].min() > 0.95 * 400

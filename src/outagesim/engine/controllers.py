@@ -155,7 +155,7 @@ class ControlLoop:
         for i, fo in enumerate(c.failovers):
             self._failover(i, fo, t, dt, demand, tenant_goodput, link_ok, link_failed)
         for i, a in enumerate(c.autoscalers):
-            self._autoscale(i, a, t, dt, busy, service_failed)
+            self._autoscale(i, a, t, dt, busy, cap, service_failed)
         for d in c.dns:
             self._add(("dns", d.name, "unresolved_share"),
                       np.full(self.r, unresolved_share(t - dt, d.windows, d.ttl_s, d.negative_ttl_s)), dt)
@@ -168,7 +168,9 @@ class ControlLoop:
         name = self.net.tenants[fo.tenant]
         if fo.active_active:
             ok, bad = link_ok[:, fo.links], link_failed[:, fo.links]
-            health = np.where(ok + bad > 1e-9, ok / np.maximum(ok + bad, 1e-12), self._fo_health[i])
+            # an entry that gets no calls is presumed to have healed (clients try it again), so traffic
+            # drifts back to it with the same time constant and is judged again there
+            health = np.where(ok + bad > 1e-9, ok / np.maximum(ok + bad, 1e-12), 1.0)
             was = self._fo_health[i]
             now = was + (health - was) * (1.0 - np.exp(-dt / fo.detect_s))
             self._fo_health[i] = now
@@ -191,7 +193,7 @@ class ControlLoop:
             for r in np.flatnonzero(switch):
                 self._event(t, "tenant_failed_over", f"tenant:{name}", "to the standby entries", r)
 
-    def _autoscale(self, i, a, t, dt, busy, service_failed) -> None:
+    def _autoscale(self, i, a, t, dt, busy, cap, service_failed) -> None:
         """Launched instances that are due join; at each interval the scaler decides (autoscaler.py)."""
         still = []
         for due, amount in self._launches[i]:
@@ -203,7 +205,7 @@ class ControlLoop:
             if not arrived.all():
                 still.append((due, np.where(arrived, 0.0, amount)))
         self._launches[i] = still
-        inst = self.net.instances[:, a.cells]
+        inst = self.net.instances[:, a.cells] * cap[:, a.cells]  # instances up: a lost zone is not idle
         self._busy_acc[i] += dt * (busy[:, a.cells] * inst).sum(axis=1) / np.maximum(inst.sum(axis=1), 1e-12)
         self._add(("autoscaler", a.name, "instances_share"), self.scale[i], dt)
         if np.floor(t / a.interval_s) == np.floor((t - dt) / a.interval_s):

@@ -185,7 +185,8 @@ class Network:
         r = self.replicas
         cols = [np.zeros((r, 1))]
         for e in self.effects:
-            acts = (e.magnitude > 0.0)[:, None]  # an effect of size 0 in this replica changes nothing (NaN)
+            # an effect that changes nothing in this replica (size 0; a demand factor of 1) is NaN
+            acts = ((e.magnitude != 1.0) if e.kind == EFFECT_DEMAND else (e.magnitude > 0.0))[:, None]
             cols.append(np.where(acts, e.start_s, np.nan))
             if np.isfinite(e.end_s):
                 cols.append(np.where(acts, e.end_s, np.nan))

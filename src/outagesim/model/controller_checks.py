@@ -86,6 +86,9 @@ def check_controllers(model: Model, locate: Locate) -> list[Problem]:
             out.append(_problem(locate, ("services", s, "runs_on"), "the name of a fleet",
                                 f"'{svc.runs_on}', which is not a fleet", did_you_mean(svc.runs_on, model.fleets)))
     for t, ten in model.tenants.items():
+        if ten.failover and ten.failover.mode == "active-active" and ten.failover.standby:
+            out.append(_problem(locate, ("tenants", t, "failover", "standby"), "no standby for active-active "
+                                "failover (it spreads over the 'entry' services)", f"{list(ten.failover.standby)}"))
         for e in ten.failover.standby if ten.failover else ():
             out += _service(model, locate, ("tenants", t, "failover", "standby", e), e)
     for f, fleet in model.fleets.items():
