@@ -20,7 +20,7 @@ demo: venv
 	$(BIN)/outagesim replay s3-2017 --variant all --replicas 4 --out out/s3-2017 --report
 
 test: venv
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --durations=15
 
 fidelity: venv
 	$(BIN)/pytest -n 2 -m slow -q

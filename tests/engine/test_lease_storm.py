@@ -39,7 +39,7 @@ def goodput_share_at_the_end(actions: dict) -> float:
 
 @pytest.mark.parametrize("actions, recovers", [
     ({}, False),
-    ({"restart": RESTART}, False),
+    pytest.param({"restart": RESTART}, False, marks=pytest.mark.slow),
     ({"restart": RESTART, "throttle": THROTTLE}, True),
 ], ids=["left-alone", "restart-only", "restart-and-throttle"])
 def test_lease_storm_stays_collapsed_until_the_work_is_throttled(actions, recovers):
