@@ -168,7 +168,8 @@ def step_rate(pair, *, replicas: int, label: str, profile_steps: int = 0) -> dic
     cpu_rate = replicas * n_cells * steps / cs.cpu
     print(f"        => {rate:.3g} replica.cell steps/s (CPU-based {cpu_rate:.3g}); "
           f"1 h at dt = 1 s would take ~{3600 / eng.dt * cs.wall / steps:,.0f} s")
-    out = {"rate": rate, "bins": eng.su.n_bins, "ms_step": cs.wall / steps * 1e3, "dtype": str(dtype)}
+    out = {"rate": rate, "bins": eng.su.n_bins, "ms_step": cs.wall / steps * 1e3, "cpu_ms_step": cs.cpu / steps * 1e3,
+           "dtype": str(dtype)}
     if profile_steps:
         out["profile"] = profile(eng, steps, profile_steps)
     return out
@@ -221,8 +222,10 @@ def part_c(quick: bool) -> dict:
     base = step_rate(plain, replicas=replicas, label="mechanisms off")
     full = step_rate(with_mechanisms(plain), replicas=replicas, label="mechanisms on")
     ratio = full["ms_step"] / base["ms_step"]
-    print(f"    => cost per step with every mechanism on: {ratio:.2f}x the plain system's (target <= 2x)")
-    return {"ratio": ratio, "off_ms": base["ms_step"], "on_ms": full["ms_step"]}
+    cpu_ratio = full["cpu_ms_step"] / base["cpu_ms_step"]
+    print(f"    => cost per step with every mechanism on: {ratio:.2f}x the plain system's wall time per step, "
+          f"{cpu_ratio:.2f}x its CPU time (target <= 2x)")
+    return {"ratio": ratio, "cpu_ratio": cpu_ratio, "off_ms": base["ms_step"], "on_ms": full["ms_step"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,16 @@
 """The control loop: what controllers see of a run and what they do to it, once per bin.
 
 The fluid engine asks :meth:`ControlLoop.effects` for the capacity multiplier per cell and the share of
-calls admitted per link at the start of a bin, and reports each bin's outcomes to
-:meth:`ControlLoop.observe`. Each mechanism lives in ``mechanisms/`` (actions, monitor, health_check,
-dns, fleet); this class holds their state and the order they act in:
+calls admitted per link at the start of a bin (actions, health checks, fleets, autoscalers, DNS
+records), and reports each bin's outcomes to :meth:`ControlLoop.observe`. Each mechanism lives in
+``mechanisms/`` (actions, monitor, health_check, dns, fleet, autoscaler); this class holds their state
+and the order they act in:
 
 1. monitors observe (blind ones see nothing) and may alarm;
 2. operators whose monitor alarmed decide after their delay, which schedules their actions;
 3. health checkers probe and remove or reinstate targets;
-4. fleets move hosts between compartments (artifact rollout, crashes, healing, repair).
+4. fleets move hosts between compartments (artifact rollout, crashes, healing, repair);
+5. tenants with failover move their traffic; autoscalers decide and launch.
 
 Arrays here are in network cell and link order, replicas first: float[R, C], float[R, L].
 """
@@ -53,7 +55,7 @@ class ControlLoop:
         self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
         self._launches: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in controls.autoscalers]
         self._busy_acc = [np.zeros(r) for _ in controls.autoscalers]  # busy share x time since the last decision
-        self._since = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
+        self._judged_from = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
         self.events: list[Event] = []
         self._t_prev = 0.0  # runs start at 0
         self._logged_to = -np.inf  # actions starting after this time have not been logged yet
@@ -89,10 +91,11 @@ class ControlLoop:
         """Outcomes since the last observation (the bins up to t): per cell arrivals and goodput (counts)
         and capacity share, float[R, C]; per tenant demand and goodput (counts), float[R, T]; per link calls
         that succeeded and that finally failed (counts), float[R, L]; per cell share of workers busy,
-        float[R, C]. Bins in which
-        no replica moved (all in a coarse step) are not observed; their time counts in the next one."""
+        float[R, C]. Bins in which no replica moved (all in a coarse step) are not observed; their time
+        counts in the next one."""
         c = self.c
         dt = t - self._t_prev
+
         def service_failed(cells: np.ndarray) -> np.ndarray:
             arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
             return failed_share(arr, good, cap[:, cells].mean(axis=1))
@@ -201,7 +204,7 @@ class ControlLoop:
             self.scale[i] = self.scale[i] + np.where(arrived, amount, 0.0)
             joined = arrived & (amount > 0)
             self._busy_acc[i][joined] = 0.0  # cool down: judge the new size on its own load only
-            self._since[i][joined] = t
+            self._judged_from[i][joined] = t
             if not arrived.all():
                 still.append((due, np.where(arrived, 0.0, amount)))
         self._launches[i] = still
@@ -212,7 +215,7 @@ class ControlLoop:
             return
         pending = sum((amount for _, amount in self._launches[i]), np.zeros(self.r))
         plane_ok = (service_failed(a.plane_cells) < 0.5 if a.plane_cells.size else np.ones(self.r, bool))
-        span = t - self._since[i]
+        span = t - self._judged_from[i]
         ready = span >= 0.5 * a.interval_s  # at least half an interval of load at the current size
         scale, launched, blocked = scale_step(
             self.scale[i], pending, self._busy_acc[i] / np.maximum(span, 1e-12), goal=a.goal, low=a.low,
@@ -220,7 +223,7 @@ class ControlLoop:
         self.scale[i] = np.where(ready, scale, self.scale[i])
         launched, blocked = np.where(ready, launched, 0.0), np.where(ready, blocked, 0.0)
         self._busy_acc[i] = np.where(ready, 0.0, self._busy_acc[i])
-        self._since[i] = np.where(ready, t, self._since[i])
+        self._judged_from[i] = np.where(ready, t, self._judged_from[i])
         if launched.any():
             self._launches[i].append((t + a.launch_s, launched))
         for r in np.flatnonzero(launched > 1e-3):
