@@ -169,3 +169,20 @@ def test_zones_and_cells_resolve_by_bare_or_qualified_name():
     cell = blast_radius(model, "cart@use1-az2")
     assert cell.component == "cart@aws/us-east-1/use1-az2" and cell.kind == "cell"
     assert blast_radius(model, "cart@aws/us-east-1/use1-az2").component == cell.component
+
+
+def test_reference_internet_model_ranks_the_region_then_s3_first():
+    """On the reference internet model (as the s3-2017 replay loads it): the provider, then us-east-1
+    (every tenant but the one served from another region), then S3's index and its GET front end, whose
+    loss takes down every tenant that keeps its data in S3 in us-east-1 and not the retailer whose
+    storefront does not use S3; after them, each tenant's own front end takes only that tenant."""
+    from outagesim.library import replay_paths
+
+    ranking = single_points_of_failure(outagesim.load_model(replay_paths("s3-2017").model))
+    names = [b.component for b in ranking]
+    assert names[:2] == ["aws", "aws/us-east-1"]
+    assert set(names[2:4]) == {"s3-index", "s3-get"}
+    s3 = next(b for b in ranking if b.component == "s3-index")
+    assert {"express", "lululemon", "one-kings-lane", "trello"} <= set(s3.tenants_down)
+    assert "amazon-retail" not in s3.tenants_down and "disney-store" not in s3.tenants_down
+    assert all(len(b.tenants_down) <= 1 for b in ranking[4:])
