@@ -9,7 +9,7 @@ EXPECTED = {
     "load_scenario", "simulate", "validate_files",
     # issue 6: impact, comparison, results store
     "AnalysisError", "Availability", "StoreError", "append_run", "compare", "impact", "list_runs",
-    "outage_windows", "read_run",
+    "outage_windows", "read_run", "time_to_detect",
     # issue 6: the HTML report
     "ReportError", "write_report",
     # issue 5: the incident library

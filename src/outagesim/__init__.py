@@ -24,6 +24,7 @@ from .model.schema import json_schema
 _LAZY = {
     "RunRecord": ".record", "Results": ".results", "simulate": ".simulate",
     "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
+    "time_to_detect": ".analysis.impact",
     "compare": ".analysis.compare",
     "append_run": ".io.store", "list_runs": ".io.store", "read_run": ".io.store",
     "BlastRadius": ".analysis.blast", "Concentration": ".analysis.blast", "blast_radius": ".analysis.blast",
@@ -81,6 +82,7 @@ __all__ = [
     "replay_paths",
     "simulate",
     "single_points_of_failure",
+    "time_to_detect",
     "validate_files",
     "write_report",
 ]

@@ -163,3 +163,32 @@ def outage_windows(results: Results, variant: str = "base", *,
                              "end_s": math.nan if b is None else b * dt,
                              "duration_s": ((n if b is None else b) - a) * dt, "recovered": b is not None})
     return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+DETECTION_COLUMNS = ["replica", "monitor", "detected_s", "time_to_detect_s"]
+
+
+def time_to_detect(results: Results, variant: str = "base") -> pd.DataFrame:
+    """When each monitor first alarmed in each replica, and how long after the first fault
+    (:data:`DETECTION_COLUMNS`); a monitor that never alarmed in a replica has NaN times.
+
+    Read from the ``monitor_alarm`` events (the engine logs one each time a monitor starts alarming);
+    the monitors are those the run recorded an ``alarm`` series for.
+    """
+    if variant not in results.runs:
+        raise AnalysisError(f"no variant '{variant}' in these results; they have {', '.join(results.variants)}")
+    rec = results.runs[variant]
+    monitors = sorted({name for kind, name, _ in rec.series if kind == "monitor"})
+    trigger = trigger_time(rec)
+    first: dict[tuple[int, str], float] = {}
+    for e in rec.events:
+        if e.kind == "monitor_alarm":
+            key = (e.replica, e.entity)
+            first[key] = min(first.get(key, math.inf), e.t_s)
+    n = int(results.manifest.get("replicas", rec.replicas))
+    rows = []
+    for k in range(n):
+        for m in monitors:
+            t = first.get((k, m), math.nan)
+            rows.append({"replica": k, "monitor": m, "detected_s": t, "time_to_detect_s": t - trigger})
+    return pd.DataFrame(rows, columns=DETECTION_COLUMNS)
