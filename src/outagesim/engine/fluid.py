@@ -6,7 +6,9 @@ each no longer than that caller's hold time, so its hold follows its callees clo
 saturated chain does not oscillate (``FluidEngine._update_fine``).
 One step applies, in this order (DESIGN.md "The engine"), each a function in ``mechanisms/``:
 
-0. faults: capacity, injected latency and errors at t; work on lost instances fails
+0. faults: capacity, injected latency and errors at t, times what controllers do (``controllers.py``:
+   restarts, targets taken out, crashed hosts, added instances; calls a throttle or an empty DNS record
+   turns away, and tenants' failover shares); work on lost instances fails
 1. demand (``demand``) and retries due now (``retry`` delay line) become link attempts
 2. hold time and response failure from the links' recent outcomes (``calls``, ``retry.call_time``)
 3. level by level (SCC-condensation order) for every cell of the level:
@@ -15,6 +17,8 @@ One step applies, in this order (DESIGN.md "The engine"), each a function in ``m
    drop-expired), responses; then child calls of the work that started service
 4. attempts crossing their timeout, then ageing of every bin (``link_kernel.age``, last sub-step only)
 5. failed attempts back to their links: a retry into the delay line, or a final failure
+6. after the bin, the controllers observe its outcomes (monitors, operators, health checks, fleets,
+   failover, autoscalers act on what they saw)
 
 The engine knows nothing of YAML or files; it reads a Network and returns a RunRecord.
 """
