@@ -193,6 +193,11 @@ def replay(
         for v in done.results.variants:
             out.print(milestone_table(evaluate_milestones(done.results, observed, v), anchor, v))
         print_run_summary(out, done.results, done.vulnerability)
+        if len(done.results.variants) > 1:  # the variants against the base, paired on the same seeds
+            from .analysis.compare import compare as paired
+            from .report.compare import print_comparison
+
+            print_comparison(out, done.results, paired(done.results))
         _written(done, store)
         _report_after(done, report)
     except OutagesimError as exc:

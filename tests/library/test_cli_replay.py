@@ -23,3 +23,11 @@ def test_replay_prints_the_timeline_and_writes_observed_json(tmp_path):
     assert observed["milestones"]["s3-get-down"]["kind"] == "prediction"
     assert observed["milestones"]["amazon-retail-stays-up"]["utc"] is None
     assert "s3-get-down" in (out / "report.html").read_text()
+
+
+def test_replay_with_variants_prints_the_paired_comparison(tmp_path):
+    """With a variant, replay also prints each metric's paired difference against the base (same seeds)."""
+    res = CliRunner().invoke(app, ["replay", "s3-2017", "--variant", "index-cells", "--replicas", "2",
+                                   "--set", "duration=20m", "--out", str(tmp_path / "res")])
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "timeline (index-cells)" in res.stdout and "variant − base, paired by replica" in res.stdout
