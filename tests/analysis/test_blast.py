@@ -186,3 +186,24 @@ def test_reference_internet_model_ranks_the_region_then_s3_first():
     assert {"express", "lululemon", "one-kings-lane", "trello"} <= set(s3.tenants_down)
     assert "amazon-retail" not in s3.tenants_down and "disney-store" not in s3.tenants_down
     assert all(len(b.tenants_down) <= 1 for b in ranking[4:])
+
+
+def test_fleets_and_vendors_are_components():
+    """A vendor's loss takes every fleet running its agent and what runs there: the warehouse (whose
+    pickers' terminals run the sensor) goes down with vendor:sensor and fleet:terminals; the shop, on
+    cloud servers without the agent, does not."""
+    model = Model.model_validate({
+        "providers": {"cloud": {"regions": {"r1": {"zones": {"a": {}}}}}},
+        "services": {"picking": {"instances": {"a": 4}, "service_time": {"mean": "10ms"}, "runs_on": "terminals"},
+                     "shop": {"instances": {"a": 4}, "service_time": {"mean": "10ms"}}},
+        "tenants": {"warehouse": {"entry": "picking", "demand": {"peak_rps": 10}},
+                    "buyers": {"entry": "shop", "demand": {"peak_rps": 10}}},
+        "vendors": {"sensor": {}},
+        "fleets": {"terminals": {"hosts": 500, "agents": ["sensor"]}}})
+    for name in ("vendor:sensor", "fleet:terminals"):
+        b = blast_radius(model, name)
+        assert b.tenants_down == ("warehouse",) and b.services_down == ("picking",), name
+    ranked = {b.component: b.tenants_down for b in single_points_of_failure(model)}
+    assert ranked["vendor:sensor"] == ("warehouse",) and ranked["fleet:terminals"] == ("warehouse",)
+    with pytest.raises(UnknownComponent, match="vendor:sensor"):
+        blast_radius(model, "vendor:sensr")

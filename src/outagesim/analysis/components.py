@@ -1,9 +1,9 @@
 """The components whose loss blast radius measures, each as the cells it takes with it.
 
 One function per kind, registered in ``KINDS``: a provider, region or zone takes every cell placed in
-it, a service every cell of its own, a cell itself. A new kind (fleets, vendors: DESIGN.md "The model")
-is one more function yielding :class:`Component` s, whose ``share`` says what part of each cell's
-instances it takes (a fleet crash takes only the hosts that run on it). Names are the qualified names of
+it, a service every cell of its own, a cell itself, a fleet every cell of the services that run on it,
+a vendor every fleet that runs its agent. A new kind is one more function yielding :class:`Component` s,
+whose ``share`` says what part of each cell's instances it takes. Names are the qualified names of
 DESIGN.md; a zone may also be named by its bare name when that is unique.
 """
 
@@ -62,10 +62,29 @@ def cells(net: FlowNet) -> Iterator[Component]:
         yield Component("cell", net.cell_name(c), np.array([c]))
 
 
+def _service_cells(net: FlowNet, svcs) -> np.ndarray:
+    parts = [np.arange(net.svc_start[s], net.svc_start[s + 1]) for s in sorted(set(svcs))]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def fleets(net: FlowNet) -> Iterator[Component]:
+    """A fleet's loss (every host crashed) takes every cell of the services that run on it."""
+    for name, svcs in net.fleet_services.items():
+        yield Component("fleet", f"fleet:{name}", _service_cells(net, svcs))
+
+
+def vendors(net: FlowNet) -> Iterator[Component]:
+    """A vendor's bad release takes every fleet that runs its agent, and what runs on them."""
+    for name, fleet_names in net.vendor_fleets.items():
+        svcs = [s for f in fleet_names for s in net.fleet_services.get(f, ())]
+        yield Component("vendor", f"vendor:{name}", _service_cells(net, svcs))
+
+
 KINDS: dict[str, Callable[[FlowNet], Iterator[Component]]] = {
     "provider": providers, "region": regions, "zone": zones, "service": services, "cell": cells,
+    "fleet": fleets, "vendor": vendors,
 }
-RANKED = ("zone", "region", "provider", "service")  # the failure domains a SPOF ranking covers
+RANKED = ("zone", "region", "provider", "service", "fleet", "vendor")  # what a SPOF ranking covers
 
 
 def components(net: FlowNet, kinds: tuple[str, ...] = RANKED) -> list[Component]:
@@ -104,11 +123,18 @@ def resolve(net: FlowNet, name: str) -> Component:
         return Component("cell", net.cell_name(int(hit[0])), hit)
     if name in aliases and name not in net.zones:
         name = net.zones[aliases[name]]
+    for prefix in ("fleet", "vendor"):
+        if name.startswith(prefix + ":"):
+            for comp in KINDS[prefix](net):
+                if comp.name == name:
+                    return comp
     for kind in ("provider", "region", "zone", "service"):
         for comp in _named(net, kind, name):
             return comp
-    choices = [*net.providers, *net.regions, *aliases, *net.services]
-    raise UnknownComponent(f"expected a provider, region, zone, service or cell (service@zone), found "
+    choices = [*net.providers, *net.regions, *aliases, *net.services, *(f"fleet:{f}" for f in net.fleet_services),
+               *(f"vendor:{v}" for v in net.vendor_fleets)]
+    raise UnknownComponent(f"expected a provider, region, zone, service, cell (service@zone), fleet:NAME or "
+                           f"vendor:NAME, found "
                            f"'{name}', which the model does not have" + _hint(name, choices))
 
 

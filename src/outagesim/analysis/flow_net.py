@@ -14,7 +14,7 @@ The same structure the engine compiles, rebuilt here from the Model (analysis ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,6 +64,9 @@ class FlowNet:
     # routes into each cell: in_route[in_start[c]:in_start[c + 1]]
     in_start: np.ndarray  # int[C + 1]
     in_route: np.ndarray  # int[P]
+    # fleets and vendors: the services that run on each fleet, the fleets that run each vendor's agent
+    fleet_services: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    vendor_fleets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def cell_region(self) -> np.ndarray:
@@ -160,6 +163,9 @@ def flow_net(model: Model) -> FlowNet:
         route_start=route_start,
         route_link=route_link, route_cell=route_cell, route_local=route_local, in_start=in_start,
         in_route=in_route,
+        fleet_services={f: tuple(i for i, svc in enumerate(model.services.values()) if svc.runs_on == f)
+                        for f in model.fleets},
+        vendor_fleets={v: tuple(f for f, fl in model.fleets.items() if v in fl.agents) for v in model.vendors},
     )
 
 
