@@ -31,3 +31,4 @@ lint: venv
 bench: venv
 	$(BIN)/python bench/engine_speed.py
 	$(BIN)/python bench/blast_radius.py
+	$(BIN)/python bench/replays.py
