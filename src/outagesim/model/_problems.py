@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import Problem
 from ._source import Locate, Path, dotted
-from .quantities import Fixed, Triangular, Uniform, central
+from .quantities import Fixed, Triangular, Uniform, central, parse_offset
 
 
 def _nowhere(path: Path) -> tuple[str, int | None]:
@@ -41,3 +41,19 @@ def _range(locate: Locate, path: Path, value: Any, expected: str, *, low: float,
         return []
     found = f"{mid:g}" if isinstance(value, float | int) else f"a distribution from {lo:g} to {hi:g}"
     return [_problem(locate, path, expected, found)]
+
+
+def check_time(locate: Locate, path: Path, value: Any, scenario: Any, what: str) -> list[Problem]:
+    """A point on the scenario's timeline (``at``): it must parse and not be before the anchor; past the
+    run's end it is a warning (``what`` never happens)."""
+    try:
+        at = parse_offset(value, scenario.anchor)
+    except ValueError as exc:
+        return [_problem(locate, path, str(exc).split(", not ")[0], repr(value))]
+    if at < 0:
+        return [_problem(locate, path, "a time at or after the anchor", f"{-at:g} s before it")]
+    if at >= scenario.duration:
+        return [_problem(locate, path, f"a time within the run ({scenario.duration:g} s)", f"{at:g} s after the anchor",
+                         f"the {what} never happens", severity="warning")]
+    return []
+

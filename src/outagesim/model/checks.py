@@ -17,11 +17,11 @@ import networkx as nx
 import numpy as np
 
 from ..errors import Problem
-from ._problems import _nowhere, _problem, _range
+from ._problems import _nowhere, _problem, _range, check_time
 from ._source import Locate, Path
 from .controller_checks import check_controllers, check_scripted, special_target
 from .names import did_you_mean, qualified_zones, resolve_target, zone_aliases
-from .quantities import central, parse_offset
+from .quantities import central
 from .scenario import CapacityLoss, CapacityRemoval, ErrorInjection, RegionDown, Scenario, ServiceDown, ZoneDown
 from .system import Model
 
@@ -270,18 +270,7 @@ def check_scenario(scenario: Scenario, model: Model | None = None,
         p: Path = ("faults", name)
         if model is not None:
             out += _check_target(model, name, fault, locate)
-        try:
-            at = parse_offset(fault.at, scenario.anchor)
-        except ValueError as exc:
-            out.append(_problem(locate, p + ("at",), str(exc).split(", not ")[0], repr(fault.at)))
-        else:
-            if at < 0:
-                out.append(_problem(locate, p + ("at",), "a time at or after the anchor",
-                                    f"{-at:g} s before it"))
-            elif at >= scenario.duration:
-                out.append(_problem(locate, p + ("at",), f"a time within the run ({scenario.duration:g} s)",
-                                    f"{at:g} s after the anchor", "the fault never happens",
-                                    severity="warning"))
+        out += check_time(locate, p + ("at",), fault.at, scenario, "fault")
         if isinstance(fault, CapacityLoss | CapacityRemoval | ErrorInjection):
             out += _range(locate, p + ("fraction",), fault.fraction, "a fraction from 0 to 1", low=0, high=1)
         if fault.duration is not None:

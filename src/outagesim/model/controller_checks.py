@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Problem
-from ._problems import _problem, _range
+from ._problems import _problem, _range, check_time
 from ._source import Locate, Path
 from .actions import AddCapacity, Restart, Throttle
 from .names import did_you_mean, resolve_prefixed, resolve_target
-from .quantities import central, parse_offset
+from .quantities import central
 from .scenario import BadArtifact, DemandSurge, DnsRecordEmptied, Scenario
 from .system import Model
 
@@ -150,16 +150,7 @@ def check_scripted(scenario: Scenario, model: Model | None, locate: Locate) -> l
         if act.at is None:
             out.append(_problem(locate, p, "an 'at' time (offset, duration or UTC)", "none"))
         else:
-            try:
-                at = parse_offset(act.at, scenario.anchor)
-            except ValueError as exc:
-                out.append(_problem(locate, p + ("at",), str(exc).split(", not ")[0], repr(act.at)))
-            else:
-                if at < 0:
-                    out.append(_problem(locate, p + ("at",), "a time at or after the anchor", f"{-at:g} s before it"))
-                elif at >= scenario.duration:
-                    out.append(_problem(locate, p + ("at",), f"a time within the run ({scenario.duration:g} s)",
-                                        f"{at:g} s after the anchor", "the action never happens", severity="warning"))
+            out += check_time(locate, p + ("at",), act.at, scenario, "action")
         if model is not None:
             out += check_action(model, locate, p, act)
     return out
