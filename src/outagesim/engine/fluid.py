@@ -127,10 +127,7 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self.control = ControlLoop(net, net.controls) if net.controls is not None else None
         self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
         self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None
-        n_t = len(net.tenants)  # what controllers observe of each bin, summed over its updates
-        self._bin = {k: np.zeros((n, r)) for k, n in (("arrivals", n_c), ("goodput", n_c), ("busy", n_c),
-                                                      ("workers", n_c), ("demand", n_t),
-                                                      ("tenant_goodput", n_t), ("link_ok", n_l), ("link_failed", n_l))}
+        self._bin = self._bin_totals(n_c, len(net.tenants), n_l, r) if self.control is not None else None
 
     # ------------------------------------------------------------------ helpers
     def _weights(self, t: float, control_cap: np.ndarray | None = None) -> np.ndarray:
@@ -362,17 +359,7 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         for k in ("arrivals", "completed", "rejected", "dropped"):
             led[k] += counts[k].sum()
         if self.control is not None:
-            b = self._bin
-            b["arrivals"] += counts["arrivals"]
-            b["goodput"] += counts["goodput"]
-            b["busy"] += counts["in_service"] * h_r
-            b["workers"] += servers * h_r
-            b["demand"] += first
-            tg = np.zeros_like(first)
-            np.add.at(tg, su.link_tenant[entry], link_succ[entry])
-            b["tenant_goodput"] += tg
-            b["link_ok"] += link_succ
-            b["link_failed"] += final
+            self._gather(counts, h_r, servers, first, link_succ, final)
 
         if rec is not None:
             rec.add_step(self, h_r, first, entry_sent * active, link_succ, final, counts, servers, cap, hold)

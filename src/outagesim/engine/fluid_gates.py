@@ -32,6 +32,25 @@ class LinkGates:
             self._bounced[links] += sent * (1.0 - share)[:, :, None]
             self.link_out[links] = sent * share[:, :, None]
 
+    @staticmethod
+    def _bin_totals(n_c: int, n_t: int, n_l: int, r: int) -> dict[str, np.ndarray]:
+        """What controllers observe of each bin, summed over its updates: per cell, tenant and link."""
+        sizes = {"arrivals": n_c, "goodput": n_c, "busy": n_c, "workers": n_c, "demand": n_t,
+                 "tenant_goodput": n_t, "link_ok": n_l, "link_failed": n_l}
+        return {k: np.zeros((n, r)) for k, n in sizes.items()}
+
+    def _gather(self, counts, h_r, servers, first, link_succ, final) -> None:
+        """Add one cell update's outcomes to the bin's totals (busy and workers weighted by its length)."""
+        b, su = self._bin, self.su
+        b["arrivals"] += counts["arrivals"]
+        b["goodput"] += counts["goodput"]
+        b["busy"] += counts["in_service"] * h_r
+        b["workers"] += servers * h_r
+        b["demand"] += first
+        np.add.at(b["tenant_goodput"], su.link_tenant[su.entry_links], link_succ[su.entry_links])
+        b["link_ok"] += link_succ
+        b["link_failed"] += final
+
     def _observe(self, t_end: float, cap: np.ndarray) -> None:
         """Report the bin's outcomes to the controllers (network cell order), then clear them."""
         order, b = self.su.layout.cell_order, self._bin
