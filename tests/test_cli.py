@@ -48,13 +48,15 @@ def invoke(*args: str | Path):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def assert_user_error(result, *needles: str) -> None:
-    """Exit status 2, each needle in the output, and no traceback or uncaught exception."""
+def assert_user_error(result, *needles: str, unwrap: bool = False) -> None:
+    """Exit status 2, each needle in the output, and no traceback or uncaught exception; ``unwrap``
+    matches against the output with rich's line wrapping folded into single spaces."""
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    text = " ".join(result.output.split()) if unwrap else result.output
     for needle in needles:
-        assert needle in result.output, (needle, result.output)
+        assert needle in text, (needle, text)
 
 
 # ---------------------------------------------------------------------- validate

@@ -6,29 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from outagesim.cli import app
+from tests.test_cli import assert_user_error, invoke
 
 from .conftest import SHOP
 
 SHORT_RUN = ["--replicas", "1", "--set", "duration=30s", "--set", "faults.catalog-db-restarts.at=10s",
              "--set", "faults.catalog-db-restarts.duration=10s"]
-
-
-def invoke(*args: str | Path):
-    """Run the app in-process, as a user would from a shell."""
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def assert_user_error(result, *needles: str) -> None:
-    """Exit status 2, each needle in the output, and no traceback."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    text = " ".join(result.output.split())
-    for needle in needles:
-        assert needle in text, (needle, text)
 
 
 def test_report_writes_the_page_into_the_results_directory_by_default(storm_dir):
@@ -78,7 +62,7 @@ def test_report_rejects_bad_paths_and_writes_nothing(storm_dir, tmp_path, case):
     work = tmp_path / "work"
     work.mkdir()
     before = sorted(p.name for p in storm_dir.iterdir())
-    assert_user_error(invoke("report", *make(work, storm_dir)), *needles)
+    assert_user_error(invoke("report", *make(work, storm_dir)), *needles, unwrap=True)
     assert not list(work.rglob("*.html")) and not list(work.rglob("*.tmp-*"))
     assert sorted(p.name for p in storm_dir.iterdir()) == before
 
@@ -107,7 +91,7 @@ def test_run_with_an_unwritable_report_path_fails_before_simulating(tmp_path):
     out = tmp_path / "out"
     result = invoke("run", SHOP / "model.yaml", SHOP / "retry-storm.yaml", *SHORT_RUN, "--out", out,
                     "--report", blocker / "r.html")
-    assert_user_error(result, "to be a folder, found a file")
+    assert_user_error(result, "to be a folder, found a file", unwrap=True)
     assert not out.exists()
 
 
