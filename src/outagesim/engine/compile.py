@@ -203,6 +203,7 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         service_time_cv=stack["cv"], startup_time=stack["start"],
         queue_limit=np.array(qlimit), lifo=np.array(lifo, bool), drop_expired=np.array(drop, bool),
         max_wait=np.array(shed, float), cache=np.array(cache, float).reshape(-1, 2),
+        propagate_deadline=np.array([svc.propagate_deadline for svc in model.services.values()], bool),
         edge_caller=ints("caller"), edge_tenant=ints("tenant"), edge_callee=ints("callee"),
         edge_order=ints("order"), per_request=per_replica("perreq"),
         sync=np.array(e_cols["sync"], bool), hard=np.array(e_cols["hard"], bool),

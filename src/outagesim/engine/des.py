@@ -20,8 +20,11 @@ Attempt loop (clients and workers alike)
     on an error response, or on rejection. After failure k the caller waits
     b = min(cap, base * multiplier**(k-1)), jittered (none; full: U(0, b); equal: b/2 + U(0, b/2)); it
     stops at ``max_attempts`` or when the next attempt would *start* after ``t0 + deadline`` (t0 = first
-    attempt). Sync calls hold the caller's worker for the whole loop; async calls run their loop detached
-    (retries included) and never affect the caller. If the caller's worker is lost, its loops stop.
+    attempt). A service with ``propagate_deadline`` gives its sync calls its own attempt's expiry T: an
+    attempt sent at t times out after min(timeout, T - t), none is sent at or after T, and no retry starts
+    after T (see ``mechanisms/deadline.py``). Sync calls hold the caller's worker for the whole loop; async
+    calls run their loop detached (retries included) and never affect the caller. If the caller's worker is
+    lost, its loops stop.
 Cell
     Workers c = round_half_up(instances * capacity_factor * concurrency), updated at every change time
     (fault edges, and restored instances after ``startup_time``). An arrival is rejected when c = 0, or

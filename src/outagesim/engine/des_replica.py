@@ -45,6 +45,7 @@ class ReplicaRun:
         self.jitter = [int(x) for x in net.jitter]
         self.deadline = [float(x) for x in net.deadline[r]]
         self.hard = [bool(x) for x in net.hard]
+        self.propagates = [bool(net.propagate_deadline[s]) for s in net.cell_service]
         pr = net.per_request[r]
         plans = [[(kind, tuple((e, link, math.floor(pr[e]), float(pr[e] - math.floor(pr[e])))
                                for e, link in items)) for kind, items in plan] for plan in call_plans(net)]
@@ -175,7 +176,19 @@ class ReplicaRun:
 
     # ------------------------------------------------------------------ the attempt loop
     def _send(self, call: Call) -> None:
-        """Send the next attempt of a call to a cell drawn from the caller's current route weights."""
+        """Send the next attempt of a call to a cell drawn from the caller's current route weights.
+
+        Its timeout is the edge's, or what is left of a propagated deadline if that is shorter (then it
+        gets its own timer, since the edge's single timer needs expiries in send order).
+        """
+        now = self.env.now
+        e = call.edge
+        to, own_timer = self.timeout[e], False
+        if call.end < to + now:
+            if call.end <= now:
+                self._call_failed(call)  # the caller's time is gone: not sent at all
+                return
+            to, own_timer = call.end - now, True
         call.k += 1
         if call.tenant >= 0:
             self.tenants[call.tenant].n_att += 1
@@ -188,12 +201,12 @@ class ReplicaRun:
             u, last = self.rng.random(), len(cum) - 1
             while i < last and u >= cum[i]:
                 i += 1
-        now = self.env.now
-        v = Visit(call, self.cells[cells[i]], now)
+        v = Visit(call, self.cells[cells[i]], now, now + to)
         self._arrive(v.cell, v, now)
-        e = call.edge
-        to = self.timeout[e]
         if not v.replied and now + to < self.horizon:
+            if own_timer:
+                Timeout(self.env, to, v).callbacks.append(self._expire_one)
+                return
             self.waiting_on[e].append(v)
             if not self.armed[e]:
                 self.armed[e] = True
@@ -210,14 +223,24 @@ class ReplicaRun:
                 q.popleft()
             elif v.t + to <= now + _EPS_S:
                 q.popleft()
-                v.timed_out = True
-                v.cell.n_to += 1
-                self.links.outcome(v.call.link, True, now)
-                self._attempt_failed(v.call)
+                self._time_out(v, now)
             else:
                 Timeout(self.env, v.t + to - now, e).callbacks.append(self._expire)
                 return
         self.armed[e] = False
+
+    def _expire_one(self, ev: Event) -> None:
+        """An attempt with a propagated (shorter) timeout reaches it."""
+        v: Visit = ev._value
+        if not v.replied and not v.timed_out:
+            self._time_out(v, self.env.now)
+
+    def _time_out(self, v: Visit, now: float) -> None:
+        """The caller gives up on an unanswered attempt: it may retry."""
+        v.timed_out = True
+        v.cell.n_to += 1
+        self.links.outcome(v.call.link, True, now)
+        self._attempt_failed(v.call)
 
     def _retry(self, ev: Event) -> None:
         """Backoff over: send the next attempt unless the caller's worker was lost meanwhile."""
@@ -238,7 +261,8 @@ class ReplicaRun:
                 b = self.rng.uniform(0.0, b)
             elif j == JITTER_EQUAL:
                 b = b / 2 + self.rng.uniform(0.0, b / 2)
-            if self.env.now + b <= call.t0 + self.deadline[e] and self.links.retry_allowed(call.link, self.env.now):
+            latest = min(call.t0 + self.deadline[e], call.end)
+            if self.env.now + b <= latest and self.links.retry_allowed(call.link, self.env.now):
                 if b > 0:
                     Timeout(self.env, b, call).callbacks.append(self._retry)
                 else:
@@ -355,7 +379,7 @@ class ReplicaRun:
                     n += 1
                 if n:
                     v.mode, v.left, v.cur = SEQ, n, items[0]
-                    self._send(Call(e, link, v, -1, self.env.now))
+                    self._send(Call(e, link, v, -1, self.env.now, self._inherited(v)))
                     return
             elif kind == ASYNC:
                 e, link, n, frac = items[0]
@@ -368,12 +392,16 @@ class ReplicaRun:
                 total = sum(counts)
                 if total:
                     v.mode, v.left = kind, total
-                    now = self.env.now
+                    now, end = self.env.now, self._inherited(v)
                     for (e, link, _, _), n in zip(items, counts, strict=True):
                         for _ in range(n):
-                            self._send(Call(e, link, v, -1, now))
+                            self._send(Call(e, link, v, -1, now, end))
                     return
         self._finish(v)
+
+    def _inherited(self, v: Visit) -> float:
+        """The deadline v's sync calls inherit: v's own expiry if its service propagates deadlines."""
+        return v.expires if self.propagates[v.cell.i] else math.inf
 
     def _child_done(self, v: Visit, e: int, ok: bool) -> None:
         """A sync call of v finally ended: go on, wait for the rest of the group, or abort."""
@@ -389,7 +417,7 @@ class ReplicaRun:
             if v.failed:
                 self._finish(v)
             elif v.left > 0:
-                self._send(Call(v.cur[0], v.cur[1], v, -1, self.env.now))
+                self._send(Call(v.cur[0], v.cur[1], v, -1, self.env.now, self._inherited(v)))
             else:
                 self._run_plan(v)
         elif v.left == 0:

@@ -101,20 +101,22 @@ class Tenant:
 class Call:
     """One logical call on an edge with its retries (the caller's attempt loop)."""
 
-    __slots__ = ("edge", "link", "parent", "tenant", "t0", "k")
+    __slots__ = ("edge", "link", "parent", "tenant", "t0", "k", "end")
 
-    def __init__(self, edge: int, link: int, parent: Visit | None, tenant: int, t0: float):
+    def __init__(self, edge: int, link: int, parent: Visit | None, tenant: int, t0: float,
+                 end: float = math.inf):
         self.edge, self.link, self.parent, self.tenant, self.t0, self.k = edge, link, parent, tenant, t0, 0
+        self.end = end  # a propagated deadline: no attempt outlives it, none starts after it
 
 
 class Visit:
     """One attempt at one cell: waiting, then holding a worker through its own work and its calls."""
 
     __slots__ = ("call", "cell", "t", "replied", "timed_out", "dead", "failed", "degraded", "step", "mode",
-                 "left", "cur", "miss")
+                 "left", "cur", "miss", "expires")
 
-    def __init__(self, call: Call, cell: Cell, t: float):
-        self.call, self.cell, self.t = call, cell, t
+    def __init__(self, call: Call, cell: Cell, t: float, expires: float):
+        self.call, self.cell, self.t, self.expires = call, cell, t, expires
         self.replied = self.timed_out = self.dead = self.failed = self.degraded = self.miss = False
         self.step = 0
 

@@ -40,6 +40,7 @@ from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import along_calls, call_effects, scatter_add
 from .mechanisms.cell_kernel import update_level
+from .mechanisms.deadline import with_propagated_deadlines
 from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
 from .mechanisms.link_kernel import age, inject, resolve
@@ -53,6 +54,7 @@ class FluidEngine(AdaptiveSteps, LinkGates):
     """Holds the state of one fluid run over every replica; ``run()`` steps it to the end."""
 
     def __init__(self, net: Network, *, noise: bool = True, stats_tau_s: float | None = None):
+        net = with_propagated_deadlines(net)
         steps_per_record = max(1, int(np.ceil(net.record_every_s / net.dt_s - 1e-9)))
         self.dt = net.record_every_s / steps_per_record
         self.steps_per_record = steps_per_record

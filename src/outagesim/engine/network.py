@@ -55,6 +55,7 @@ class Network:
     drop_expired: np.ndarray  # bool[C]
     max_wait: np.ndarray  # float[C] load shedding: largest expected wait admitted, s (inf = no shedding)
     cache: np.ndarray  # float[C, 2] hit ratio (0: no cache), warm-up time constant s
+    propagate_deadline: np.ndarray  # bool[S] the service's sync calls inherit its callers' remaining time
     # --- edges: service calls and tenant entries (caller_service = -1 for an entry)
     edge_caller: np.ndarray  # int[E] caller service or -1
     edge_tenant: np.ndarray  # int[E] tenant for entry edges or -1

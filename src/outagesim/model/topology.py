@@ -60,5 +60,7 @@ class Service(Spec):
     startup_per_state: Seconds = Field(default=0.0, description="extra startup time per unit of state_size")
     runs_on: str | None = Field(default=None, description="a fleet: its crashed hosts take this service's capacity")
     calls: dict[str, Call] = Field(default_factory=dict, description="callee service name -> call")
+    propagate_deadline: bool = Field(default=False, description="its sync calls inherit what is left of the "
+                                                                "caller's timeout (gRPC-style deadline propagation)")
     cache: Cache | None = None
     capacity_safeguards: CapacitySafeguards | None = None
