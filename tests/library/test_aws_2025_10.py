@@ -1,6 +1,9 @@
 """The AWS us-east-1 replay of 19-20 October 2025: predictions land, the order is right, the fixes work.
 
-One simulation (base and the four variants, 1 replica) serves every test here.
+A 16-hour replay with hours of saturated control plane costs ~18 s of CPU per variant and replica, so
+the module has two simulations (1 replica each): ``replay`` (the base case and the DNS safeguard, ~22 s,
+always run) serves the predictions, the order and the tenants; ``counterfactuals`` (the base case with
+velocity control, DWFM's queue throttle and the late throttle, ~60 s) serves the slow tests.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ def at(hhmm: str) -> float:
     return (h * 60 + m - (6 * 60 + 30)) * 60.0
 
 
-@pytest.fixture(scope="module")
-def replay():
+def _simulate(variants: list[str]):
     p = replay_paths("aws-2025-10")
     model, scenario = load(p.model, p.scenario)
-    results = simulate(model, scenario, variants="all", replicas=1, seed=0)
+    results = simulate(model, scenario, variants=variants, replicas=1, seed=0)
     return results, read_observed(p.observed)
+
+
+@pytest.fixture(scope="module")
+def replay():
+    return _simulate(["dns-safeguard"])
+
+
+@pytest.fixture(scope="module")
+def counterfactuals():
+    return _simulate(["nlb-velocity-control", "dwfm-queue-throttle", "late-throttle"])
 
 
 def _when(results, observed, variant, **milestones) -> dict[str, float | None]:
@@ -88,10 +100,20 @@ def test_failures_and_recoveries_come_in_the_documented_order(replay):
     assert t["nlb_out"] - t["ddb_down"] > 5 * HOUR
 
 
-def test_the_lease_manager_stays_collapsed_until_the_throttle_however_late(replay):
+def test_the_lease_manager_stays_collapsed_after_dynamodb_returns(replay):
+    """DWFM serves under 5% of lease checks from DynamoDB's recovery (09:40) to the operators' action
+    (11:14), and over 95% once its restart is over (12:40 on)."""
+    results, _ = replay
+    share, t = _share(results, "base", "droplets"), _t(results, "base")
+    assert share[(t >= at("09:45")) & (t < at("11:14"))].max() < 0.05
+    assert share[t >= at("12:40")].min() > 0.95
+
+
+@pytest.mark.slow
+def test_the_lease_manager_stays_collapsed_until_the_throttle_however_late(counterfactuals):
     """DWFM serves under 5% of lease checks from DynamoDB's recovery to the operators' action; when
     they act two hours later it stays down two hours longer, and recovers the same time after acting."""
-    results, observed = replay
+    results, observed = counterfactuals
     for variant, acted in (("base", "11:14"), ("late-throttle", "13:14")):
         share = _share(results, variant, "droplets")
         t = _t(results, variant)
@@ -103,10 +125,11 @@ def test_the_lease_manager_stays_collapsed_until_the_throttle_however_late(repla
     assert up["late-throttle"] - up["base"] == pytest.approx(2 * HOUR, abs=600)
 
 
-def test_nlb_capacity_removal_follows_the_network_state_backlog(replay):
+@pytest.mark.slow
+def test_nlb_capacity_removal_follows_the_network_state_backlog(counterfactuals):
     """NLB capacity is removed only while launches wait behind Network Manager's backlog: acting on DWFM
     two hours later moves the removal's start two hours later and its end later too."""
-    results, observed = replay
+    results, observed = counterfactuals
     t = {v: _when(results, observed, v,
                   out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
                   back=("health_check:nlb-health", "removed_share", "<", 0.05, "out"))
@@ -131,10 +154,11 @@ def test_the_named_tenants_that_go_down_and_those_that_do_not(replay):
     assert disney[(_t(results, "base") > at("07:30")) & (_t(results, "base") < at("09:00"))].min() > 0.95
 
 
-def test_velocity_control_keeps_nlb_fronted_tenants_up(replay):
+@pytest.mark.slow
+def test_velocity_control_keeps_nlb_fronted_tenants_up(counterfactuals):
     """With NLB velocity control, the checker never holds more than 20% out, and Reddit keeps >= 95% of
     its demand through the NLB phase, where the base case serves it under 5%."""
-    results, _ = replay
+    results, _ = counterfactuals
     t = _t(results, "base")
     window = (t >= at("13:00")) & (t < at("16:00"))
     assert _share(results, "base", "reddit")[window].max() < 0.05
@@ -142,11 +166,12 @@ def test_velocity_control_keeps_nlb_fronted_tenants_up(replay):
     assert _share(results, "nlb-velocity-control", "reddit")[window].min() >= 0.95
 
 
-def test_a_lease_manager_that_throttles_on_its_queue_recovers_by_itself(replay):
+@pytest.mark.slow
+def test_a_lease_manager_that_throttles_on_its_queue_recovers_by_itself(counterfactuals):
     """With DWFM rejecting work it cannot start in time, lease checks are back within 30 minutes of
     DynamoDB's recovery (base: after the operators' action at 11:14), and NLB capacity is back at least
     two hours earlier."""
-    results, observed = replay
+    results, observed = counterfactuals
     t = {v: _when(results, observed, v,
                   up=("tenant:droplets", "goodput_share", ">=", 0.95, "2025-10-20T09:40:00Z"),
                   out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
