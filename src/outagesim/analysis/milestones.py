@@ -35,7 +35,7 @@ from ..results import Results, StatsRecord, service_series
 __all__ = ["MilestoneResult", "evaluate_milestones", "read_observed"]
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-_KINDS = {"service", "tenant", "cell", "monitor", "health_check"}
+_KINDS = {"service", "tenant", "cell", "monitor", "health_check", "fleet"}
 _MIN_TOLERANCE_S = 300.0
 
 
