@@ -1,8 +1,8 @@
 """The CrowdStrike channel file 291 replay of 19 July 2024: who goes down, who does not, who comes back
 when, and what a staged rollout would have changed.
 
-The first day (base and the staged rollout, 1 replica, ~20 s of CPU) serves the always-run tests; the
-full eleven days (~60 s) serve the ones marked slow (``make fidelity``).
+The first day (base and the staged rollout, 1 replica, ~30 s of CPU) serves the always-run tests; the
+full eleven days (~80 s) serve the ones marked slow (``make fidelity``).
 """
 
 from __future__ import annotations
