@@ -17,7 +17,8 @@ which the predicate holds for ``sustain`` (at least one interval); ``after`` (a 
 milestone's id) starts the search there. The reported time is the median over replicas in which it
 happened, or none when it happened in fewer than half of them. ``goodput_share`` is goodput /
 arrivals for a service and goodput / demand for a tenant; monitors have ``alarm``, health checks
-``removed_share``; any recorded metric may be named. Reads Results only, never the engine.
+``removed_share``, fleets ``crashed_hosts`` and ``repaired_hosts``; any recorded metric may be
+named. Reads Results only, never the engine.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ..results import Results, StatsRecord, service_series
 __all__ = ["MilestoneResult", "evaluate_milestones", "read_observed"]
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-_KINDS = {"service", "tenant", "cell", "monitor", "health_check"}
+_KINDS = {"service", "tenant", "cell", "monitor", "health_check", "fleet"}
 _MIN_TOLERANCE_S = 300.0
 
 

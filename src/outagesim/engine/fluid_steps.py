@@ -40,7 +40,8 @@ class AdaptiveSteps:
         # a change in (t - dt, t] is applied by the bin at t: the first of the step, which would apply it
         # to a replica that does not move in it
         ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
-        ok &= ~np.any((self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY), axis=0)
+        saturated = (self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY)
+        ok &= ~np.any(saturated & ~self._stationary_when_saturated()[:, None], axis=0)
         if self.breakers is not None:
             ok &= self.breakers.closed()
         if self.has_cache:  # a warming cache changes its callees' load
@@ -50,6 +51,18 @@ class AdaptiveSteps:
         soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
+
+    def _stationary_when_saturated(self) -> np.ndarray:
+        """bool[C]: cells whose saturation does not stop a coarse step: they shed what they cannot start
+        within ``max_wait`` (so their queue is capped and their throughput is their capacity) and make no
+        sync calls (so no caller's hold time follows theirs). A tenant's front end whose hosts crashed
+        stays saturated for days of manual repair (CrowdStrike 2024); its state is still stationary."""
+        out = getattr(self, "_sheds_leaf", None)
+        if out is None:
+            out = np.isfinite(self.su.max_wait[:, 0])
+            out[self._sync_callers] = False
+            self._sheds_leaf = out
+        return out
 
     def _update_fine(self, moving: np.ndarray) -> None:
         """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
