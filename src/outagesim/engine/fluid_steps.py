@@ -63,8 +63,11 @@ class AdaptiveSteps:
         around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
         of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
         saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
-        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
-        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
+        of their workers busy: a small pool is often all busy at ordinary load) that have a saturated cell
+        below them, and into one when none has. The loop runs through a queue: a caller whose callees
+        (and theirs) are not saturated has a hold set by work, rejections and backoff, which its own
+        throughput does not move (S3 2017: launches and functions retrying a shedding S3 with 1-2 s
+        backoffs, saturated for hours, took 8 sub-steps a bin before this rule and need none). It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
