@@ -5,7 +5,9 @@ reads the engine's state and decides each replica's step, nothing else.
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
+from scipy import sparse
 
 from .network import Network
 
@@ -74,13 +76,20 @@ class AdaptiveSteps:
         around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
         of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
         saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
-        of their workers busy: a small pool is often all busy at ordinary load), and into one when none
-        is. It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
+        of their workers busy: a small pool is often all busy at ordinary load) that have a saturated cell
+        below them, and into one when none has. The loop runs through a queue: a caller whose callees
+        (and theirs) are not saturated has a hold set by work, rejections and backoff, which its own
+        throughput does not move (S3 2017: launches and functions retrying a shedding S3 with 1-2 s
+        backoffs, saturated for hours, took 8 sub-steps a bin before this rule and need none). It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
             return
-        busy = (self.all_busy[callers] >= FINE_ALL_BUSY) & (self.busy_share[callers] >= FINE_BUSY)
+        saturated = (self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY)  # (C, R)
+        # a hold follows the caller's own load only through a saturated cell below it (whose queue it
+        # fills); below cells that are not saturated, the hold is set by work and backoff, not by load
+        loaded_below = (self._below @ saturated.astype(np.float64)) > 0.0
+        busy = saturated[callers] & loaded_below
         shortest = np.where(busy, self._hold[callers], np.inf).min(axis=0)
         ratio = self.dt / (SUBSTEP_OF_HOLD * np.maximum(shortest, 1e-9))
         need = np.where(np.isfinite(shortest),
@@ -90,6 +99,28 @@ class AdaptiveSteps:
         m_r = np.where((need >= self.m_r) | (calm >= CALM_BINS), need, self.m_r)
         self.m_r = np.where(moving, m_r, self.m_r)
         self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
+
+
+def sync_callers_and_below(su) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Engine cells that make sync calls, and for each the cells its sync calls reach (transitively).
+
+    ``below[i, c]`` is 1 if a sync call chain from caller ``i`` reaches cell ``c``: the cells whose
+    queues can feed back into its hold time.
+    """
+    link_cell = su.layout.link_cell
+    sync = su.link_sync[su.route_link] & (link_cell[su.route_link] >= 0)
+    g = nx.DiGraph()
+    g.add_edges_from(zip(link_cell[su.route_link[sync]].tolist(), su.layout.route_cell[sync].tolist(),
+                         strict=True))
+    callers = np.unique(link_cell[su.link_sync & (link_cell >= 0)])
+    rows, cols = [], []
+    for i, c in enumerate(callers.tolist()):
+        below = nx.descendants(g, c) if c in g else set()
+        rows += [i] * len(below)
+        cols += sorted(below)
+    n_c = len(su.layout.flow_start)
+    below_m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(callers), n_c))
+    return callers, below_m
 
 
 def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
