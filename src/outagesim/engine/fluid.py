@@ -35,7 +35,7 @@ from .controllers import ControlLoop
 from .fluid_gates import LinkGates
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
-from .fluid_steps import AdaptiveSteps, change_times, coarse_factor, sync_callers_and_below
+from .fluid_steps import AdaptiveSteps, change_times, coarse_factor, shedding_leaves, sync_callers_and_below
 from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import along_calls, call_effects, scatter_add
@@ -126,6 +126,7 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self.step_index = 0
         self._change_times = change_times(net)
         self._sync_callers, self._below = sync_callers_and_below(su)
+        self._sheds_leaf = shedding_leaves(su, self._sync_callers)
         self.control = ControlLoop(net, net.controls) if net.controls is not None else None
         self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
         self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None

@@ -43,7 +43,7 @@ class AdaptiveSteps:
         # to a replica that does not move in it
         ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
         saturated = (self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY)
-        ok &= ~np.any(saturated & ~self._stationary_when_saturated()[:, None], axis=0)
+        ok &= ~np.any(saturated & ~self._sheds_leaf[:, None], axis=0)
         if self.breakers is not None:
             ok &= self.breakers.closed()
         if self.has_cache:  # a warming cache changes its callees' load
@@ -54,33 +54,22 @@ class AdaptiveSteps:
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
 
-    def _stationary_when_saturated(self) -> np.ndarray:
-        """bool[C]: cells whose saturation does not stop a coarse step: they shed what they cannot start
-        within ``max_wait`` (so their queue is capped and their throughput is their capacity) and make no
-        sync calls (so no caller's hold time follows theirs). A tenant's front end whose hosts crashed
-        stays saturated for days of manual repair (CrowdStrike 2024); its state is still stationary."""
-        out = getattr(self, "_sheds_leaf", None)
-        if out is None:
-            out = np.isfinite(self.su.max_wait[:, 0])
-            out[self._sync_callers] = False
-            self._sheds_leaf = out
-        return out
-
     def _update_fine(self, moving: np.ndarray) -> None:
         """Each ``moving`` replica's sub-steps for the next bin, from its own state only.
 
-        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a
-        stale hold feed back into its callees' load: a caller's hold comes from its callees' latency one
-        update earlier, and when an update is longer than the hold a saturated sync chain oscillates
-        (measured: a 5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s
-        around the 706 req/s that fine steps give). So a replica splits the bin into the power of two
-        of sub-steps that makes one no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its
-        saturated sync callers (all busy at least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY``
-        of their workers busy: a small pool is often all busy at ordinary load) that have a saturated cell
-        below them, and into one when none has. The loop runs through a queue: a caller whose callees
-        (and theirs) are not saturated has a hold set by work, rejections and backoff, which its own
-        throughput does not move (S3 2017: launches and functions retrying a shedding S3 with 1-2 s
-        backoffs, saturated for hours, took 8 sub-steps a bin before this rule and need none). It keeps a finer split until ``CALM_BINS`` bins have not needed it, so it does not flap.
+        Only a saturated caller's throughput follows its hold time (c / hold), so only then does a stale
+        hold feed back into its callees' load: a caller's hold comes from its callees' latency one update
+        earlier, and when an update is longer than the hold a saturated sync chain oscillates (measured: a
+        5-service chain at dt = 0.2 s with 20-90 ms holds swung between 0 and 940 req/s around the 706 req/s
+        that fine steps give). So a replica splits the bin into the power of two of sub-steps that makes one
+        no longer than ``SUBSTEP_OF_HOLD`` x the shortest hold among its saturated sync callers (all busy at
+        least ``FINE_ALL_BUSY`` of the time, and at least ``FINE_BUSY`` of their workers busy: a small pool
+        is often all busy at ordinary load) that have a saturated cell below them, and into one when none
+        has. The loop runs through a queue: a caller whose callees (and theirs) are not saturated has a hold
+        set by work, rejections and backoff, which its own throughput does not move (S3 2017: launches and
+        functions retrying a shedding S3 with 1-2 s backoffs, saturated for hours, took 8 sub-steps a bin
+        before this rule and need none). It keeps a finer split until ``CALM_BINS`` bins have not needed it,
+        so it does not flap.
         """
         callers = self._sync_callers
         if callers.size == 0:
@@ -121,6 +110,16 @@ def sync_callers_and_below(su) -> tuple[np.ndarray, sparse.csr_matrix]:
     n_c = len(su.layout.flow_start)
     below_m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(callers), n_c))
     return callers, below_m
+
+
+def shedding_leaves(su, sync_callers: np.ndarray) -> np.ndarray:
+    """bool[C]: cells whose saturation does not stop a coarse step: they shed what they cannot start
+    within ``max_wait`` (so their queue is capped and their throughput is their capacity) and make no
+    sync calls (so no caller's hold time follows theirs). A tenant's front end whose hosts crashed
+    stays saturated for days of manual repair (CrowdStrike 2024); its state is still stationary."""
+    out = np.isfinite(su.max_wait[:, 0])
+    out[sync_callers] = False
+    return out
 
 
 def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
