@@ -45,11 +45,14 @@ class Concentration:
 
 
 class StaticBlast:
-    """A model's static steady state, kept to evaluate many losses (built once: the costly part)."""
+    """A model's static steady state, kept to evaluate many losses (built once: the costly part).
 
-    def __init__(self, model: Model):
+    ``compiled=False`` evaluates with the numpy sweeps (the reference the compiled ones are tested against).
+    """
+
+    def __init__(self, model: Model, *, compiled: bool = True):
         self.net: FlowNet = flow_net(model)
-        self.flow = Flow(self.net)
+        self.flow = Flow(self.net, compiled=compiled)
         self.base_tenant_ok = self.flow.tenant_ok()
         self.base_service_ok = self.flow.service_ok(np.arange(len(self.net.services)))
 
