@@ -103,6 +103,13 @@ class _Dirty:
         self.mask[:] = False
         self.pending = []
 
+    def marked(self) -> np.ndarray:
+        """Every marked cell, once."""
+        if not self.pending:
+            return np.zeros(0, np.int64)
+        idx = np.concatenate(self.pending)
+        return np.unique(idx[self.mask[idx]])
+
     def resync(self) -> None:
         """Pending = the mask, after the compiled sweeps updated the mask in place."""
         idx = np.flatnonzero(self.mask)
@@ -255,8 +262,8 @@ class Flow:
     def _settle(self) -> None:
         """Alternate load (down) and success (up) sweeps until no cell is dirty."""
         if self.compiled:
-            settle(self._kernel_net, self._kernel_state, self._fwd.mask, self._bwd.mask, MAX_ROUNDS, TOL,
-                   self.queueing)
+            settle(self._kernel_net, self._kernel_state, self._fwd.mask, self._bwd.mask, self._fwd.marked(),
+                   self._bwd.marked(), MAX_ROUNDS, TOL, self.queueing)
             self._fwd.resync()
             self._bwd.resync()
             return

@@ -145,33 +145,33 @@ def _mean_wait(lam, hold, servers, cv):
 
 # ---------------------------------------------------------------- dirty cells
 @njit(cache=True, inline="always", error_model="numpy")
-def _mark(c, mask, buf, count, net):
+def _mark(c, mask, buf, count, cell_level, level_start):
     """Mark cell ``c`` dirty (once: a marked cell is already pending at its level)."""
     if not mask[c]:
         mask[c] = True
-        lv = net.cell_level[c]
-        buf[net.level_start[lv] + count[lv]] = c
+        lv = cell_level[c]
+        buf[level_start[lv] + count[lv]] = c
         count[lv] += 1
 
 
 @njit(cache=True, error_model="numpy")
-def _pending(mask, net):
-    """(buffer, count per level) of the cells marked in ``mask``, as the sweeps keep them."""
+def _pending(marked, n_cells, net):
+    """(buffer, count per level) of the cells ``marked`` (unique), as the sweeps keep them. From the
+    indices, not by scanning the mask: a settle after one zone's loss must not cost a pass over every cell."""
     n_levels = len(net.level_start) - 1
-    buf = np.empty(len(mask), np.int64)
+    buf = np.empty(n_cells, np.int64)
     count = np.zeros(n_levels, np.int64)
-    for c in range(len(mask)):
-        if mask[c]:
-            lv = net.cell_level[c]
-            buf[net.level_start[lv] + count[lv]] = c
-            count[lv] += 1
+    for c in marked:
+        lv = net.cell_level[c]
+        buf[net.level_start[lv] + count[lv]] = c
+        count[lv] += 1
     return buf, count
 
 
 @njit(cache=True, error_model="numpy")
-def _take(lv, mask, buf, count, net):
+def _take(lv, mask, buf, count, level_start):
     """The marked cells of level ``lv``, sorted, unmarked on return."""
-    lo = net.level_start[lv]
+    lo = level_start[lv]
     x = np.sort(buf[lo:lo + count[lv]])
     count[lv] = 0
     for c in x:
@@ -180,48 +180,63 @@ def _take(lv, mask, buf, count, net):
 
 
 # ---------------------------------------------------------------- the sweeps
+# Each sweep first binds the arrays it uses to local names: numba then keeps their reference counts out
+# of the loops (read through the NamedTuples inside a loop, every access paid an atomic incref/decref).
 @njit(cache=True, error_model="numpy")
 def _forward(x, net, st, tol, fwd, fbuf, fcount, bwd, bbuf, bcount):
     """Flow._forward: arrivals of cells ``x`` from their inbound routes, then the calls they send down."""
+    cell_level, level_start = net.cell_level, net.level_start
+    in_start, in_link, in_route = net.in_start, net.in_link, net.in_route
+    link_start, route_start, route_cell = net.link_start, net.route_start, net.route_cell
+    workers, miss, per_request = net.workers, net.miss, net.per_request
+    lam_now, lam_sum, lam_stale, alive, hold = st.lam, st.lam_sum, st.lam_stale, st.alive, st.hold
+    out_now, thin, w = st.out, st.thin, st.w
+    touched_cell, touched_link = st.touched_cell, st.touched_link
     lam = np.empty(len(x))
     for i in range(len(x)):  # every arrival first: a same-level (cyclic) caller's output is still the old one
         c = x[i]
-        if st.lam_stale[c]:  # else the same inputs would give the same sum: reuse it (no random reads)
+        if lam_stale[c]:  # else the same inputs would give the same sum: reuse it (no random reads)
             s = 0.0
-            for k in range(net.in_start[c], net.in_start[c + 1]):
-                s += st.out[net.in_link[k]] * st.w[net.in_route[k]]
-            st.lam_sum[c] = s
-            st.lam_stale[c] = False
-            st.touched_cell[c] = True
-        lam[i] = st.lam_sum[c]
+            for k in range(in_start[c], in_start[c + 1]):
+                s += out_now[in_link[k]] * w[in_route[k]]
+            lam_sum[c] = s
+            lam_stale[c] = False
+            touched_cell[c] = True
+        lam[i] = lam_sum[c]
     for i in range(len(x)):
         c = x[i]
-        if abs(lam[i] - st.lam[c]) > tol * _maximum(1.0, abs(lam[i])):
-            st.lam[c] = lam[i]
-            st.touched_cell[c] = True
-            _mark(c, bwd, bbuf, bcount, net)
+        if abs(lam[i] - lam_now[c]) > tol * _maximum(1.0, abs(lam[i])):
+            lam_now[c] = lam[i]
+            touched_cell[c] = True
+            _mark(c, bwd, bbuf, bcount, cell_level, level_start)
     for i in range(len(x)):
         c = x[i]
-        served = _minimum(st.lam[c], net.workers[c] * st.alive[c] / st.hold[c])
-        for lk in range(net.link_start[c], net.link_start[c + 1]):
-            out = served * net.per_request[lk] * net.miss[c] * st.thin[lk]
-            if abs(out - st.out[lk]) > tol * _maximum(1.0, abs(out)):
-                st.out[lk] = out
-                st.touched_link[lk] = True
-                for r in range(net.route_start[lk], net.route_start[lk + 1]):
-                    callee = net.route_cell[r]
-                    st.lam_stale[callee] = True
-                    st.touched_cell[callee] = True
-                    _mark(callee, fwd, fbuf, fcount, net)
+        served = _minimum(lam_now[c], workers[c] * alive[c] / hold[c])
+        for lk in range(link_start[c], link_start[c + 1]):
+            out = served * per_request[lk] * miss[c] * thin[lk]
+            if abs(out - out_now[lk]) > tol * _maximum(1.0, abs(out)):
+                out_now[lk] = out
+                touched_link[lk] = True
+                for r in range(route_start[lk], route_start[lk + 1]):
+                    callee = route_cell[r]
+                    lam_stale[callee] = True
+                    touched_cell[callee] = True
+                    _mark(callee, fwd, fbuf, fcount, cell_level, level_start)
 
 
 @njit(cache=True, error_model="numpy")
 def _calls(x, net, st, tol, fwd, fbuf, fcount):
     """The links of cells ``x``: time on each call, its failure, the share reaching it (thin) and its
     log success; written where they moved. Returns (calls, thin, log_ok) per link of the batch, in order."""
+    cell_level, level_start = net.cell_level, net.level_start
+    link_start, route_start, route_cell = net.link_start, net.route_start, net.route_cell
+    per_request, timeout_s, sync, hard = net.per_request, net.timeout_s, net.sync, net.hard
+    w, soj, alive, succ = st.w, st.soj, st.alive, st.succ
+    call_time, call_ok, link_stale = st.call_time, st.call_ok, st.link_stale
+    calls_now, fail_now, thin_now, touched_link = st.calls, st.fail, st.thin, st.touched_link
     n_links = 0
     for c in x:
-        n_links += net.link_start[c + 1] - net.link_start[c]
+        n_links += link_start[c + 1] - link_start[c]
     calls = np.empty(n_links)
     thin = np.empty(n_links)
     log_ok = np.empty(n_links)
@@ -230,38 +245,36 @@ def _calls(x, net, st, tol, fwd, fbuf, fcount):
     for c in x:
         first = j
         csum_first = 0.0
-        for lk in range(net.link_start[c], net.link_start[c + 1]):
-            if st.link_stale[lk]:  # else the same inputs would give the same sums: reuse them
+        for lk in range(link_start[c], link_start[c + 1]):
+            if link_stale[lk]:  # else the same inputs would give the same sums: reuse them
                 t = 0.0
                 ok = 0.0
-                for r in range(net.route_start[lk], net.route_start[lk + 1]):
-                    rc = net.route_cell[r]
-                    w = st.w[r]
-                    each = _minimum(st.soj[rc], net.timeout_s[lk]) if st.alive[rc] > 0.0 and net.sync[lk] else 0.0
-                    t += w * each
-                    ok += w * st.succ[rc]
-                st.call_time[lk] = t
-                st.call_ok[lk] = ok
-                st.link_stale[lk] = False
-                st.touched_link[lk] = True
-            t = st.call_time[lk]
-            ok = st.call_ok[lk]
-            fail = _minimum(_maximum(1.0 - ok, 0.0), 1.0)
-            pr = net.per_request[lk]
+                for r in range(route_start[lk], route_start[lk + 1]):
+                    rc = route_cell[r]
+                    each = _minimum(soj[rc], timeout_s[lk]) if alive[rc] > 0.0 and sync[lk] else 0.0
+                    t += w[r] * each
+                    ok += w[r] * succ[rc]
+                call_time[lk] = t
+                call_ok[lk] = ok
+                link_stale[lk] = False
+                touched_link[lk] = True
+            t = call_time[lk]
+            fail = _minimum(_maximum(1.0 - call_ok[lk], 0.0), 1.0)
+            pr = per_request[lk]
             f = _minimum(fail, 1 - 1e-12)
             lo = 0.0
-            if net.hard[lk] and net.sync[lk]:
+            if hard[lk] and sync[lk]:
                 lo = np.floor(pr) * np.log1p(-f) + np.log1p(-(pr - np.floor(pr)) * f)
             csum = lo if j == 0 else csum + lo
             if j == first:
                 csum_first = csum - lo
             th = np.exp(csum - lo - csum_first)
-            if abs(t - st.calls[lk]) > tol or abs(fail - st.fail[lk]) > tol or abs(th - st.thin[lk]) > tol:
-                st.calls[lk] = t
-                st.fail[lk] = fail
-                st.thin[lk] = th
-                st.touched_link[lk] = True
-                _mark(c, fwd, fbuf, fcount, net)
+            if abs(t - calls_now[lk]) > tol or abs(fail - fail_now[lk]) > tol or abs(th - thin_now[lk]) > tol:
+                calls_now[lk] = t
+                fail_now[lk] = fail
+                thin_now[lk] = th
+                touched_link[lk] = True
+                _mark(c, fwd, fbuf, fcount, cell_level, level_start)
             calls[j] = t
             thin[j] = th
             log_ok[j] = lo
@@ -273,73 +286,74 @@ def _calls(x, net, st, tol, fwd, fbuf, fcount):
 def _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount):
     """Flow._backward: time on and failure of cells ``x``'s calls; their hold time, capacity and success."""
     calls, thin, log_ok = _calls(x, net, st, tol, fwd, fbuf, fcount)  # every link before any cell moves
+    cell_level, level_start = net.cell_level, net.level_start
+    link_start, in_start, in_link, in_caller = net.link_start, net.in_start, net.in_link, net.in_caller
+    per_request, sync, parallel = net.per_request, net.sync, net.parallel
+    workers, own_s, miss, cv, bounded = net.workers, net.own_s, net.miss, net.cv, net.bounded
+    alive, lam, hold_now, soj_now, succ_now = st.alive, st.lam, st.hold, st.soj, st.succ
+    step, trend, link_stale = st.step, st.trend, st.link_stale
+    touched_cell, touched_link = st.touched_cell, st.touched_link
     j = 0
     for c in x:
         seq = 0.0
         longest = 0.0
         sum_log = 0.0
-        for lk in range(net.link_start[c], net.link_start[c + 1]):
-            spent = net.per_request[lk] * net.miss[c] * thin[j] * calls[j]
-            if net.sync[lk] and not net.parallel[lk]:
+        for lk in range(link_start[c], link_start[c + 1]):
+            spent = per_request[lk] * miss[c] * thin[j] * calls[j]
+            if sync[lk] and not parallel[lk]:
                 seq += spent
-            elif net.sync[lk]:
+            elif sync[lk]:
                 longest = _maximum(longest, spent)
             sum_log += log_ok[j]
             j += 1
-        target = _maximum(net.own_s[c] + seq + longest, 1e-12)
-        hold = _damped(c, target, st)
-        servers = net.workers[c] * st.alive[c]
+        target = _maximum(own_s[c] + seq + longest, 1e-12)
+        # Flow._damped: move the hold part of the way in log space (Rprop-style step)
+        old = hold_now[c]
+        ratio = np.log(target / old)
+        sign = _sign(ratio)
+        step[c] = 0.5 * step[c] if sign * trend[c] < 0.0 else _minimum(1.0, 1.1 * step[c])
+        if sign != 0.0:
+            trend[c] = sign
+        touched_cell[c] = True
+        hold = old * np.exp(step[c] * ratio)
+        servers = workers[c] * alive[c]
         mu = servers / hold
-        succ = _own_ok(st.lam[c], mu, net.bounded[c]) * (1.0 - net.miss[c] + net.miss[c] * np.exp(sum_log))
-        soj = hold + _mean_wait(st.lam[c], hold, servers, net.cv[c]) if queueing else hold
-        old = st.soj[c]
+        succ = _own_ok(lam[c], mu, bounded[c]) * (1.0 - miss[c] + miss[c] * np.exp(sum_log))
+        soj = hold + _mean_wait(lam[c], hold, servers, cv[c]) if queueing else hold
+        old = soj_now[c]
         if np.isfinite(soj) and np.isfinite(old):
             soj_moved = abs(soj - old) > tol * soj
         else:
             soj_moved = np.isfinite(soj) != np.isfinite(old)
-        if abs(hold - st.hold[c]) > tol * hold or abs(succ - st.succ[c]) > tol or soj_moved:
-            st.hold[c] = hold
-            st.soj[c] = soj
-            st.succ[c] = succ
-            _mark(c, fwd, fbuf, fcount, net)  # capacity (served) may have moved
-            for k in range(net.in_start[c], net.in_start[c + 1]):
-                st.link_stale[net.in_link[k]] = True
-                st.touched_link[net.in_link[k]] = True
-                caller = net.in_caller[k]
-                if caller >= 0:
-                    _mark(caller, bwd, bbuf, bcount, net)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _damped(c, target, st):
-    """Flow._damped for one cell: its new hold, moved part of the way in log space (Rprop-style step)."""
-    old = st.hold[c]
-    ratio = np.log(target / old)
-    sign = _sign(ratio)
-    step = 0.5 * st.step[c] if sign * st.trend[c] < 0.0 else _minimum(1.0, 1.1 * st.step[c])
-    st.step[c] = step
-    if sign != 0.0:
-        st.trend[c] = sign
-    st.touched_cell[c] = True
-    return old * np.exp(step * ratio)
+        if abs(hold - hold_now[c]) > tol * hold or abs(succ - succ_now[c]) > tol or soj_moved:
+            hold_now[c] = hold
+            soj_now[c] = soj
+            succ_now[c] = succ
+            _mark(c, fwd, fbuf, fcount, cell_level, level_start)  # capacity (served) may have moved
+            for k in range(in_start[c], in_start[c + 1]):
+                link_stale[in_link[k]] = True  # the callers' calls see a new sojourn or success
+                touched_link[in_link[k]] = True
+                if in_caller[k] >= 0:
+                    _mark(in_caller[k], bwd, bbuf, bcount, cell_level, level_start)
 
 
 @njit(cache=True, error_model="numpy")
-def settle(net, st, fwd, bwd, max_rounds, tol, queueing):
+def settle(net, st, fwd, bwd, fwd_marked, bwd_marked, max_rounds, tol, queueing):
     """Flow._settle: alternate load (down) and success (up) sweeps until no cell is dirty, for at most
     ``max_rounds``. ``fwd`` and ``bwd`` are the dirty masks, updated in place (cells still dirty after
-    ``max_rounds`` stay marked, as in the numpy sweeps)."""
-    fbuf, fcount = _pending(fwd, net)
-    bbuf, bcount = _pending(bwd, net)
-    n_levels = len(net.level_start) - 1
+    ``max_rounds`` stay marked, as in the numpy sweeps); ``*_marked`` the cells they mark."""
+    fbuf, fcount = _pending(fwd_marked, len(fwd), net)
+    bbuf, bcount = _pending(bwd_marked, len(bwd), net)
+    level_start = net.level_start
+    n_levels = len(level_start) - 1
     for _ in range(max_rounds):
         if fcount.sum() == 0 and bcount.sum() == 0:
             return
         for lv in range(n_levels):
             if fcount[lv]:
-                x = _take(lv, fwd, fbuf, fcount, net)
+                x = _take(lv, fwd, fbuf, fcount, level_start)
                 _forward(x, net, st, tol, fwd, fbuf, fcount, bwd, bbuf, bcount)
         for lv in range(n_levels - 1, -1, -1):
             if bcount[lv]:
-                x = _take(lv, bwd, bbuf, bcount, net)
+                x = _take(lv, bwd, bbuf, bcount, level_start)
                 _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount)
