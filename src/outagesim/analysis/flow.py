@@ -31,6 +31,11 @@ the balance the engine finds: the callee just below saturation, its callers' wor
 (backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
+
+The sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the same order):
+a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS`` rounds, and in
+numpy each of those small updates cost tens of array calls. ``Flow(net, compiled=False)`` runs the numpy
+sweeps below, kept as the readable statement of the method and the reference the kernel is tested against.
 """
 
 from __future__ import annotations
