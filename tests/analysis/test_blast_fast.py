@@ -29,7 +29,7 @@ def test_fast_ranking_equals_the_per_component_numpy_evaluation(seed, utilisatio
     tenants, services, users and served shares of the numpy sweeps, and the same base state. High
     utilisations put survivors near saturation, where the damped rounds run longest."""
     model = random_model(seed, utilisation=utilisation)
-    fast, slow = StaticBlast(model), StaticBlast(model, compiled=False)
+    fast, slow = StaticBlast(model, compiled=True), StaticBlast(model, compiled=False)
     for name in (*_CELL, *_LINK, "w"):
         if name not in MEMO:
             np.testing.assert_array_equal(fast.flow.base[name], slow.flow.base[name], err_msg=name)
@@ -44,7 +44,7 @@ def test_fast_losses_restore_the_base_exactly():
     """After a loss (and the kernel's memory of its sums) is put back, evaluating the components again, in
     reverse order, gives the same answers: nothing of one loss leaks into the next."""
     model = random_model(7, utilisation=(0.6, 0.95))
-    static = StaticBlast(model)
+    static = StaticBlast(model, compiled=True)
     comps = components(static.net, KINDS)
     first = {c.name: static.loss(c) for c in comps}
     again = {c.name: static.loss(c) for c in reversed(comps)}

@@ -47,10 +47,10 @@ class Concentration:
 class StaticBlast:
     """A model's static steady state, kept to evaluate many losses (built once: the costly part).
 
-    ``compiled=False`` evaluates with the numpy sweeps (the reference the compiled ones are tested against).
+    ``compiled``: as :class:`~outagesim.analysis.flow.Flow` (None: by the model's size; the same numbers).
     """
 
-    def __init__(self, model: Model, *, compiled: bool = True):
+    def __init__(self, model: Model, *, compiled: bool | None = None):
         self.net: FlowNet = flow_net(model)
         self.flow = Flow(self.net, compiled=compiled)
         self.base_tenant_ok = self.flow.tenant_ok()

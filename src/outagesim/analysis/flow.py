@@ -32,10 +32,11 @@ the balance the engine finds: the callee just below saturation, its callers' wor
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
 
-The sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the same order):
-a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS`` rounds, and in
-numpy each of those small updates cost tens of array calls. ``Flow(net, compiled=False)`` runs the numpy
-sweeps below, kept as the readable statement of the method and the reference the kernel is tested against.
+On big models the sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the
+same order): a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS``
+rounds, and in numpy each of those small updates cost tens of array calls. The numpy sweeps below stay as
+the readable statement of the method, the reference the kernel is tested against, and the faster choice
+on small models (``COMPILED_FROM``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from .graph import _ranges
 
 TOL = 1e-4
 MAX_ROUNDS = 30
+COMPILED_FROM = 5_000  # cells: smaller models settle in numpy in well under the kernel's load time
 _CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend", "lam_sum", "lam_stale")
 _LINK = ("out", "calls", "fail", "thin", "call_time", "call_ok", "link_stale")
 
@@ -124,14 +126,16 @@ class _Dirty:
 class Flow:
     """The steady state of one model; :meth:`lose` evaluates a loss and puts the state back after.
 
-    ``compiled`` (the default) runs the sweeps in :mod:`~outagesim.analysis.flow_kernel`; ``False`` runs
-    the numpy sweeps below, which say the same thing readably and are what the kernel is tested against.
+    ``compiled=True`` runs the sweeps in :mod:`~outagesim.analysis.flow_kernel`; ``False`` runs the numpy
+    sweeps below, which say the same thing readably and are what the kernel is tested against. Both give
+    the same numbers, so the default (None) chooses by speed alone: compiled from ``COMPILED_FROM`` cells,
+    below which loading the kernel (about 0.4 s per process, from numba's cache) costs more than it saves.
     """
 
-    def __init__(self, net: FlowNet, *, queueing: bool = True, compiled: bool = True):
+    def __init__(self, net: FlowNet, *, queueing: bool = True, compiled: bool | None = None):
         self.net = net
         self.queueing = queueing  # False: a call takes the callee's hold, never a wait (unloaded)
-        self.compiled = compiled
+        self.compiled = len(net.cell_zone) >= COMPILED_FROM if compiled is None else compiled
         n_c, n_l, n_p = len(net.cell_zone), len(net.link_cell), len(net.route_cell)
         self.alive = np.ones(n_c)
         self.lam, self.hold, self.soj, self.succ = np.zeros(n_c), net.own_s.copy(), net.own_s.copy(), np.ones(n_c)
