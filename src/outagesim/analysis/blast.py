@@ -45,11 +45,14 @@ class Concentration:
 
 
 class StaticBlast:
-    """A model's static steady state, kept to evaluate many losses (built once: the costly part)."""
+    """A model's static steady state, kept to evaluate many losses (built once: the costly part).
 
-    def __init__(self, model: Model):
+    ``compiled``: as :class:`~outagesim.analysis.flow.Flow` (None: by the model's size; the same numbers).
+    """
+
+    def __init__(self, model: Model, *, compiled: bool | None = None):
         self.net: FlowNet = flow_net(model)
-        self.flow = Flow(self.net)
+        self.flow = Flow(self.net, compiled=compiled)
         self.base_tenant_ok = self.flow.tenant_ok()
         self.base_service_ok = self.flow.service_ok(np.arange(len(self.net.services)))
 

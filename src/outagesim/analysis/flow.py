@@ -31,19 +31,27 @@ the balance the engine finds: the callee just below saturation, its callers' wor
 (backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
+
+On big models the sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the
+same order): a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS``
+rounds, and in numpy each of those small updates cost tens of array calls. The numpy sweeps below stay as
+the readable statement of the method, the reference the kernel is tested against, and the faster choice
+on small models (``COMPILED_FROM``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .flow_kernel import State, net_arrays, settle
 from .flow_net import FlowNet
 from .graph import _ranges
 
 TOL = 1e-4
 MAX_ROUNDS = 30
-_CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend")
-_LINK = ("out", "calls", "fail", "thin")
+COMPILED_FROM = 5_000  # cells: smaller models settle in numpy in well under the kernel's load time
+_CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend", "lam_sum", "lam_stale")
+_LINK = ("out", "calls", "fail", "thin", "call_time", "call_ok", "link_stale")
 
 
 def _seg(counts: np.ndarray) -> np.ndarray:
@@ -102,34 +110,61 @@ class _Dirty:
         self.mask[:] = False
         self.pending = []
 
+    def marked(self) -> np.ndarray:
+        """Every marked cell, once."""
+        if not self.pending:
+            return np.zeros(0, np.int64)
+        idx = np.concatenate(self.pending)
+        return np.unique(idx[self.mask[idx]])
+
+    def resync(self) -> None:
+        """Pending = the mask, after the compiled sweeps updated the mask in place."""
+        idx = np.flatnonzero(self.mask)
+        self.pending = [idx] if idx.size else []
+
 
 class Flow:
-    """The steady state of one model; :meth:`lose` evaluates a loss and puts the state back after."""
+    """The steady state of one model; :meth:`lose` evaluates a loss and puts the state back after.
 
-    def __init__(self, net: FlowNet, *, queueing: bool = True):
+    ``compiled=True`` runs the sweeps in :mod:`~outagesim.analysis.flow_kernel`; ``False`` runs the numpy
+    sweeps below, which say the same thing readably and are what the kernel is tested against. Both give
+    the same numbers, so the default (None) chooses by speed alone: compiled from ``COMPILED_FROM`` cells,
+    below which loading the kernel (about 0.4 s per process, from numba's cache) costs more than it saves.
+    """
+
+    def __init__(self, net: FlowNet, *, queueing: bool = True, compiled: bool | None = None):
         self.net = net
         self.queueing = queueing  # False: a call takes the callee's hold, never a wait (unloaded)
+        self.compiled = len(net.cell_zone) >= COMPILED_FROM if compiled is None else compiled
         n_c, n_l, n_p = len(net.cell_zone), len(net.link_cell), len(net.route_cell)
         self.alive = np.ones(n_c)
         self.lam, self.hold, self.soj, self.succ = np.zeros(n_c), net.own_s.copy(), net.own_s.copy(), np.ones(n_c)
         self.step, self.trend = np.ones(n_c), np.zeros(n_c)  # damping of hold updates (log-space step, sign)
         self.out, self.calls, self.fail, self.thin = np.zeros(n_l), np.zeros(n_l), np.zeros(n_l), np.ones(n_l)
         self.w = np.zeros(n_p)
+        # the compiled sweeps' memory of sums over routes, redone only when an input was written (stale)
+        self.lam_sum, self.lam_stale = np.zeros(n_c), np.ones(n_c, bool)
+        self.call_time, self.call_ok, self.link_stale = np.zeros(n_l), np.zeros(n_l), np.ones(n_l, bool)
         level = net.service_level[net.cell_service]
         order = np.argsort(level, kind="stable")
         bounds = np.searchsorted(level[order], np.arange(int(level.max(initial=-1)) + 2))
         self.levels = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
         self.entry = np.flatnonzero(net.link_cell < 0)
         self.out[self.entry] = net.peak_rps[net.link_tenant[self.entry]] * net.per_request[self.entry]
-        self._touched: dict[str, list[np.ndarray]] = {"cell": [], "link": [], "route": []}
+        # what a loss wrote, to put back after it (masks: the compiled sweeps set them in place)
+        self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
         self.cell_level = level
+        self._kernel_net = net_arrays(net, level)
+        self._kernel_state = State(*(getattr(self, k) for k in State._fields[:-2]),
+                                   touched_cell=self._touched["cell"], touched_link=self._touched["link"])
         self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
         self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
         self._fwd.mark(np.arange(n_c))
         self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
         self._settle()
-        self._touched = {"cell": [], "link": [], "route": []}
+        for mask in self._touched.values():
+            mask[:] = False
         self.base = {k: getattr(self, k).copy() for k in (*_CELL, *_LINK, "w")}
 
     # ------------------------------------------------------------------ outcomes
@@ -170,28 +205,28 @@ class Flow:
         self._fwd.mark(cells)
         self._bwd.mark(cells)
         into = net.in_route[_ranges(net.in_start[cells], net.in_start[cells + 1])]
-        self._reweigh(np.unique(net.route_link[into]))
+        links = np.unique(net.route_link[into])
+        self._write("link", links, link_stale=True)  # a lost callee rejects at once
+        self._reweigh(links)
         self._settle()
         tenants = self.tenant_ok()
-        touched = np.concatenate(self._touched["cell"]) if self._touched["cell"] else np.zeros(0, np.int64)
-        services = np.unique(net.cell_service[touched])
+        services = np.unique(net.cell_service[np.flatnonzero(self._touched["cell"])])
         result = tenants, services, self.service_ok(services)
         self._restore()
         return result
 
     def _write(self, kind: str, idx: np.ndarray, **values: np.ndarray) -> None:
-        self._touched[kind].append(idx)
+        self._touched[kind][idx] = True
         for name, v in values.items():
             getattr(self, name)[idx] = v
 
     def _restore(self) -> None:
         arrays = {"cell": _CELL, "link": _LINK, "route": ("w",)}
         for kind, names in arrays.items():
-            if self._touched[kind]:
-                idx = np.unique(np.concatenate(self._touched[kind]))
-                for name in names:
-                    getattr(self, name)[idx] = self.base[name][idx]
-        self._touched = {"cell": [], "link": [], "route": []}
+            idx = np.flatnonzero(self._touched[kind])
+            for name in names:
+                getattr(self, name)[idx] = self.base[name][idx]
+            self._touched[kind][idx] = False
         self._fwd.clear()
         self._bwd.clear()
 
@@ -219,6 +254,8 @@ class Flow:
         w = np.where(local & (remote_tot <= 0), 1.0, w)
         moved = np.abs(w - self.w[routes]) > TOL
         self._write("route", routes[moved], w=w[moved])
+        self._write("cell", cell[moved], lam_stale=True)
+        self._write("link", net.route_link[routes[moved]], link_stale=True)
         self._fwd.mark(cell[moved])  # their load changes
         callers = net.link_cell[net.route_link[routes[moved]]]
         self._bwd.mark(callers[callers >= 0])  # their calls' time and failure change
@@ -233,6 +270,12 @@ class Flow:
     # ------------------------------------------------------------------ sweeps
     def _settle(self) -> None:
         """Alternate load (down) and success (up) sweeps until no cell is dirty."""
+        if self.compiled:
+            settle(self._kernel_net, self._kernel_state, self._fwd.mask, self._bwd.mask, self._fwd.marked(),
+                   self._bwd.marked(), MAX_ROUNDS, TOL, self.queueing)
+            self._fwd.resync()
+            self._bwd.resync()
+            return
         for _ in range(MAX_ROUNDS):
             if not (self._fwd.pending or self._bwd.pending):
                 return

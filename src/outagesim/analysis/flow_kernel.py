@@ -1,0 +1,359 @@
+"""The load (down) and success (up) sweeps of :mod:`outagesim.analysis.flow`, compiled with numba.
+
+Why numba: after a loss the sweeps touch a few dozen to a few thousand cells per call-graph level, in
+up to ``MAX_ROUNDS`` rounds. In numpy each level's update is some sixty small array operations, so on the
+100,000-service benchmark a zone's loss spent ~0.13 s in per-call overhead (about 280 level updates of
+~100 cells each), and the ranking over 405 failure domains ~50 s. A fused loop has no such overhead.
+
+The kernel is the numpy sweeps of ``Flow`` (``compiled=False``) written out cell by cell, operation for
+operation in the same order, so both give the same numbers (tests/analysis/test_blast_fast.py checks it
+on random models; on the benchmark model every float of the ranking was bit-identical):
+
+- a level's cells are updated together, as one numpy call would (Jacobi within a level): every link of
+  the batch is computed before any cell of it is written, and the share of requests reaching a call
+  (``thin``) is a difference of one running sum over the batch's links, as numpy's ``cumsum`` is;
+- numpy's ``minimum``/``maximum``/``clip`` propagate NaN, so the helpers below do too;
+- dirty cells are a mask plus, per level, the cells marked since the level was last taken; taking a
+  level returns its marked cells sorted, as ``np.unique`` does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+
+class NetArrays(NamedTuple):
+    """The parts of a :class:`~outagesim.analysis.flow_net.FlowNet` the sweeps read, plus each cell's level."""
+
+    cell_level: np.ndarray  # int[C] call-graph level of the cell's service
+    level_start: np.ndarray  # int[V + 1] the pending cells of level v sit at [level_start[v], ...)
+    workers: np.ndarray
+    own_s: np.ndarray
+    cv: np.ndarray
+    bounded: np.ndarray
+    miss: np.ndarray
+    link_start: np.ndarray
+    link_cell: np.ndarray
+    per_request: np.ndarray
+    sync: np.ndarray
+    hard: np.ndarray
+    parallel: np.ndarray
+    timeout_s: np.ndarray
+    route_start: np.ndarray
+    route_link: np.ndarray
+    route_cell: np.ndarray
+    in_start: np.ndarray
+    in_route: np.ndarray
+    in_link: np.ndarray  # route_link[in_route]: one random read less per inbound route
+    in_caller: np.ndarray  # link_cell[in_link]
+
+
+class State(NamedTuple):
+    """The arrays of a ``Flow`` the sweeps read and write (the same objects: written in place)."""
+
+    alive: np.ndarray
+    lam: np.ndarray
+    hold: np.ndarray
+    soj: np.ndarray
+    succ: np.ndarray
+    step: np.ndarray
+    trend: np.ndarray
+    out: np.ndarray
+    calls: np.ndarray
+    fail: np.ndarray
+    thin: np.ndarray
+    w: np.ndarray
+    lam_sum: np.ndarray  # float[C] the arrivals last summed over the cell's inbound routes (lam keeps them
+    lam_stale: np.ndarray  # bool[C] ... only when they moved); stale: an inbound out or weight was written since
+    call_time: np.ndarray  # float[L] the time on the call last summed over the link's routes (calls keeps it
+    call_ok: np.ndarray  # float[L] ... only when it moved) and the success it sees there
+    link_stale: np.ndarray  # bool[L] a route's weight or callee's sojourn, success or health was written since
+    touched_cell: np.ndarray  # bool[C] written since the last restore
+    touched_link: np.ndarray  # bool[L]
+
+
+def net_arrays(net, cell_level: np.ndarray) -> NetArrays:
+    """The kernel's view of ``net`` (a FlowNet)."""
+    n_levels = int(cell_level.max(initial=-1)) + 1
+    level_start = np.concatenate([[0], np.cumsum(np.bincount(cell_level, minlength=n_levels))]).astype(np.int64)
+    return NetArrays(
+        cell_level=cell_level.astype(np.int64), level_start=level_start, workers=net.workers, own_s=net.own_s,
+        cv=net.cv, bounded=net.bounded, miss=net.miss, link_start=net.link_start, link_cell=net.link_cell,
+        per_request=net.per_request, sync=net.sync, hard=net.hard, parallel=net.parallel,
+        timeout_s=net.timeout_s, route_start=net.route_start, route_link=net.route_link,
+        route_cell=net.route_cell, in_start=net.in_start, in_route=net.in_route,
+        in_link=net.route_link[net.in_route], in_caller=net.link_cell[net.route_link[net.in_route]])
+
+
+# ---------------------------------------------------------------- numpy's semantics on scalars
+@njit(cache=True, inline="always", error_model="numpy")
+def _minimum(a, b):
+    """np.minimum: NaN if either is NaN."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _maximum(a, b):
+    """np.maximum: NaN if either is NaN."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sign(v):
+    """np.sign: NaN stays NaN."""
+    if v > 0.0:
+        return 1.0
+    if v < 0.0:
+        return -1.0
+    return v if v != v else 0.0
+
+
+# ---------------------------------------------------------------- the formulas of flow.py, per cell
+@njit(cache=True, inline="always", error_model="numpy")
+def _own_ok(lam, mu, bounded):
+    """flow.own_ok for one cell."""
+    safe = lam if lam > 0.0 else 1.0
+    if bounded:
+        share = _minimum(1.0, mu / safe)
+    else:
+        share = 1.0 if lam <= mu else 0.0
+    if lam > 0.0:
+        return share
+    return 1.0 if mu > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _mean_wait(lam, hold, servers, cv):
+    """flow.mean_wait for one cell."""
+    c = _maximum(servers, 1e-12)
+    rho = lam * hold / c
+    base = _minimum(_maximum(rho, 0.0), 1.0 - 1e-12)
+    w = 0.5 * (1.0 + cv * cv) * hold * base ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - base))
+    return w if rho < 1.0 else np.inf
+
+
+# ---------------------------------------------------------------- dirty cells
+@njit(cache=True, inline="always", error_model="numpy")
+def _mark(c, mask, buf, count, cell_level, level_start):
+    """Mark cell ``c`` dirty (once: a marked cell is already pending at its level)."""
+    if not mask[c]:
+        mask[c] = True
+        lv = cell_level[c]
+        buf[level_start[lv] + count[lv]] = c
+        count[lv] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _pending(marked, n_cells, net):
+    """(buffer, count per level) of the cells ``marked`` (unique), as the sweeps keep them. From the
+    indices, not by scanning the mask: a settle after one zone's loss must not cost a pass over every cell."""
+    n_levels = len(net.level_start) - 1
+    buf = np.empty(n_cells, np.int64)
+    count = np.zeros(n_levels, np.int64)
+    for c in marked:
+        lv = net.cell_level[c]
+        buf[net.level_start[lv] + count[lv]] = c
+        count[lv] += 1
+    return buf, count
+
+
+@njit(cache=True, error_model="numpy")
+def _take(lv, mask, buf, count, level_start):
+    """The marked cells of level ``lv``, sorted, unmarked on return."""
+    lo = level_start[lv]
+    x = np.sort(buf[lo:lo + count[lv]])
+    count[lv] = 0
+    for c in x:
+        mask[c] = False
+    return x
+
+
+# ---------------------------------------------------------------- the sweeps
+# Each sweep first binds the arrays it uses to local names: numba then keeps their reference counts out
+# of the loops (read through the NamedTuples inside a loop, every access paid an atomic incref/decref).
+@njit(cache=True, error_model="numpy")
+def _forward(x, net, st, tol, fwd, fbuf, fcount, bwd, bbuf, bcount):
+    """Flow._forward: arrivals of cells ``x`` from their inbound routes, then the calls they send down."""
+    cell_level, level_start = net.cell_level, net.level_start
+    in_start, in_link, in_route = net.in_start, net.in_link, net.in_route
+    link_start, route_start, route_cell = net.link_start, net.route_start, net.route_cell
+    workers, miss, per_request = net.workers, net.miss, net.per_request
+    lam_now, lam_sum, lam_stale, alive, hold = st.lam, st.lam_sum, st.lam_stale, st.alive, st.hold
+    out_now, thin, w = st.out, st.thin, st.w
+    touched_cell, touched_link = st.touched_cell, st.touched_link
+    lam = np.empty(len(x))
+    for i in range(len(x)):  # every arrival first: a same-level (cyclic) caller's output is still the old one
+        c = x[i]
+        if lam_stale[c]:  # else the same inputs would give the same sum: reuse it (no random reads)
+            s = 0.0
+            for k in range(in_start[c], in_start[c + 1]):
+                s += out_now[in_link[k]] * w[in_route[k]]
+            lam_sum[c] = s
+            lam_stale[c] = False
+            touched_cell[c] = True
+        lam[i] = lam_sum[c]
+    for i in range(len(x)):
+        c = x[i]
+        if abs(lam[i] - lam_now[c]) > tol * _maximum(1.0, abs(lam[i])):
+            lam_now[c] = lam[i]
+            touched_cell[c] = True
+            _mark(c, bwd, bbuf, bcount, cell_level, level_start)
+    for i in range(len(x)):
+        c = x[i]
+        served = _minimum(lam_now[c], workers[c] * alive[c] / hold[c])
+        for lk in range(link_start[c], link_start[c + 1]):
+            out = served * per_request[lk] * miss[c] * thin[lk]
+            if abs(out - out_now[lk]) > tol * _maximum(1.0, abs(out)):
+                out_now[lk] = out
+                touched_link[lk] = True
+                for r in range(route_start[lk], route_start[lk + 1]):
+                    callee = route_cell[r]
+                    lam_stale[callee] = True
+                    touched_cell[callee] = True
+                    _mark(callee, fwd, fbuf, fcount, cell_level, level_start)
+
+
+@njit(cache=True, error_model="numpy")
+def _calls(x, net, st, tol, fwd, fbuf, fcount):
+    """The links of cells ``x``: time on each call, its failure, the share reaching it (thin) and its
+    log success; written where they moved. Returns (calls, thin, log_ok) per link of the batch, in order."""
+    cell_level, level_start = net.cell_level, net.level_start
+    link_start, route_start, route_cell = net.link_start, net.route_start, net.route_cell
+    per_request, timeout_s, sync, hard = net.per_request, net.timeout_s, net.sync, net.hard
+    w, soj, alive, succ = st.w, st.soj, st.alive, st.succ
+    call_time, call_ok, link_stale = st.call_time, st.call_ok, st.link_stale
+    calls_now, fail_now, thin_now, touched_link = st.calls, st.fail, st.thin, st.touched_link
+    n_links = 0
+    for c in x:
+        n_links += link_start[c + 1] - link_start[c]
+    calls = np.empty(n_links)
+    thin = np.empty(n_links)
+    log_ok = np.empty(n_links)
+    csum = 0.0  # running sum of log_ok over the whole batch, as np.cumsum
+    j = 0
+    for c in x:
+        first = j
+        csum_first = 0.0
+        for lk in range(link_start[c], link_start[c + 1]):
+            if link_stale[lk]:  # else the same inputs would give the same sums: reuse them
+                t = 0.0
+                ok = 0.0
+                for r in range(route_start[lk], route_start[lk + 1]):
+                    rc = route_cell[r]
+                    each = _minimum(soj[rc], timeout_s[lk]) if alive[rc] > 0.0 and sync[lk] else 0.0
+                    t += w[r] * each
+                    ok += w[r] * succ[rc]
+                call_time[lk] = t
+                call_ok[lk] = ok
+                link_stale[lk] = False
+                touched_link[lk] = True
+            t = call_time[lk]
+            fail = _minimum(_maximum(1.0 - call_ok[lk], 0.0), 1.0)
+            pr = per_request[lk]
+            f = _minimum(fail, 1 - 1e-12)
+            lo = 0.0
+            if hard[lk] and sync[lk]:
+                lo = np.floor(pr) * np.log1p(-f) + np.log1p(-(pr - np.floor(pr)) * f)
+            csum = lo if j == 0 else csum + lo
+            if j == first:
+                csum_first = csum - lo
+            th = np.exp(csum - lo - csum_first)
+            if abs(t - calls_now[lk]) > tol or abs(fail - fail_now[lk]) > tol or abs(th - thin_now[lk]) > tol:
+                calls_now[lk] = t
+                fail_now[lk] = fail
+                thin_now[lk] = th
+                touched_link[lk] = True
+                _mark(c, fwd, fbuf, fcount, cell_level, level_start)
+            calls[j] = t
+            thin[j] = th
+            log_ok[j] = lo
+            j += 1
+    return calls, thin, log_ok
+
+
+@njit(cache=True, error_model="numpy")
+def _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount):
+    """Flow._backward: time on and failure of cells ``x``'s calls; their hold time, capacity and success."""
+    calls, thin, log_ok = _calls(x, net, st, tol, fwd, fbuf, fcount)  # every link before any cell moves
+    cell_level, level_start = net.cell_level, net.level_start
+    link_start, in_start, in_link, in_caller = net.link_start, net.in_start, net.in_link, net.in_caller
+    per_request, sync, parallel = net.per_request, net.sync, net.parallel
+    workers, own_s, miss, cv, bounded = net.workers, net.own_s, net.miss, net.cv, net.bounded
+    alive, lam, hold_now, soj_now, succ_now = st.alive, st.lam, st.hold, st.soj, st.succ
+    step, trend, link_stale = st.step, st.trend, st.link_stale
+    touched_cell, touched_link = st.touched_cell, st.touched_link
+    j = 0
+    for c in x:
+        seq = 0.0
+        longest = 0.0
+        sum_log = 0.0
+        for lk in range(link_start[c], link_start[c + 1]):
+            spent = per_request[lk] * miss[c] * thin[j] * calls[j]
+            if sync[lk] and not parallel[lk]:
+                seq += spent
+            elif sync[lk]:
+                longest = _maximum(longest, spent)
+            sum_log += log_ok[j]
+            j += 1
+        target = _maximum(own_s[c] + seq + longest, 1e-12)
+        # Flow._damped: move the hold part of the way in log space (Rprop-style step)
+        old = hold_now[c]
+        ratio = np.log(target / old)
+        sign = _sign(ratio)
+        step[c] = 0.5 * step[c] if sign * trend[c] < 0.0 else _minimum(1.0, 1.1 * step[c])
+        if sign != 0.0:
+            trend[c] = sign
+        touched_cell[c] = True
+        hold = old * np.exp(step[c] * ratio)
+        servers = workers[c] * alive[c]
+        mu = servers / hold
+        succ = _own_ok(lam[c], mu, bounded[c]) * (1.0 - miss[c] + miss[c] * np.exp(sum_log))
+        soj = hold + _mean_wait(lam[c], hold, servers, cv[c]) if queueing else hold
+        old = soj_now[c]
+        if np.isfinite(soj) and np.isfinite(old):
+            soj_moved = abs(soj - old) > tol * soj
+        else:
+            soj_moved = np.isfinite(soj) != np.isfinite(old)
+        if abs(hold - hold_now[c]) > tol * hold or abs(succ - succ_now[c]) > tol or soj_moved:
+            hold_now[c] = hold
+            soj_now[c] = soj
+            succ_now[c] = succ
+            _mark(c, fwd, fbuf, fcount, cell_level, level_start)  # capacity (served) may have moved
+            for k in range(in_start[c], in_start[c + 1]):
+                link_stale[in_link[k]] = True  # the callers' calls see a new sojourn or success
+                touched_link[in_link[k]] = True
+                if in_caller[k] >= 0:
+                    _mark(in_caller[k], bwd, bbuf, bcount, cell_level, level_start)
+
+
+@njit(cache=True, error_model="numpy")
+def settle(net, st, fwd, bwd, fwd_marked, bwd_marked, max_rounds, tol, queueing):
+    """Flow._settle: alternate load (down) and success (up) sweeps until no cell is dirty, for at most
+    ``max_rounds``. ``fwd`` and ``bwd`` are the dirty masks, updated in place (cells still dirty after
+    ``max_rounds`` stay marked, as in the numpy sweeps); ``*_marked`` the cells they mark."""
+    fbuf, fcount = _pending(fwd_marked, len(fwd), net)
+    bbuf, bcount = _pending(bwd_marked, len(bwd), net)
+    level_start = net.level_start
+    n_levels = len(level_start) - 1
+    for _ in range(max_rounds):
+        if fcount.sum() == 0 and bcount.sum() == 0:
+            return
+        for lv in range(n_levels):
+            if fcount[lv]:
+                x = _take(lv, fwd, fbuf, fcount, level_start)
+                _forward(x, net, st, tol, fwd, fbuf, fcount, bwd, bbuf, bcount)
+        for lv in range(n_levels - 1, -1, -1):
+            if bcount[lv]:
+                x = _take(lv, bwd, bbuf, bcount, level_start)
+                _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount)
