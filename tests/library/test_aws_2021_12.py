@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from outagesim.analysis.milestones import evaluate_milestones, read_observed
-from outagesim.library import replay_paths
+from outagesim.library import list_replays, replay_paths
 from outagesim.model.load import load
 from outagesim.simulate import simulate
 
@@ -64,6 +64,21 @@ def _share(results, variant: str, kind: str, name: str, t0_s: float, t1_s: float
 def _alarm_s(results, variant: str, monitor: str) -> float | None:
     times = [e.t_s for e in results.runs[variant].events if e.kind == "monitor_alarm" and e.entity == monitor]
     return min(times) if times else None
+
+
+def test_the_replay_is_listed_with_its_date_and_summary():
+    """list_replays names aws-2021-12 with its date and a one-line summary; its files exist."""
+    got = {r.name: r for r in list_replays()}["aws-2021-12"]
+    assert got.date == "2021-12-07" and "internal" in got.summary and "\n" not in got.summary
+    p = replay_paths("aws-2021-12")
+    assert all(f.is_file() for f in (p.model, p.scenario, p.observed, p.sources))
+
+
+def test_there_are_at_least_three_predictions():
+    """observed.yaml has at least three predictions besides its calibrations."""
+    observed = read_observed(replay_paths("aws-2021-12").observed)
+    kinds = [m["kind"] for m in observed["milestones"].values()]
+    assert kinds.count("prediction") >= 3 and "calibration" in kinds
 
 
 def test_early_predictions_land_within_their_tolerance(early):
