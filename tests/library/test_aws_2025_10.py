@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outagesim.analysis.milestones import evaluate_milestones, read_observed
+from outagesim.analysis.milestones import read_observed
 from outagesim.library import replay_paths
 from outagesim.model.load import load
 from outagesim.simulate import simulate
+from tests.library.milestone_checks import missed_predictions, when
 
 TRIGGER_S = 18 * 60.0  # 06:48 UTC, 18 minutes after the anchor
 HOUR = 3600.0
@@ -43,16 +44,9 @@ def counterfactuals():
     return _simulate(["nlb-velocity-control", "dwfm-queue-throttle", "late-throttle"])
 
 
-def _when(results, observed, variant, **milestones) -> dict[str, float | None]:
-    """Simulated times (s after the anchor) of ad-hoc milestones, each ``id=(entity, metric, op, threshold,
-    after)``, sustained 5 minutes (10 for the health checker, as in observed.yaml: see sources.md)."""
-    spec = {"trigger": observed["trigger"], "milestones": {}}
-    for mid, (entity, metric, op, threshold, after) in milestones.items():
-        sustain_s = 600.0 if entity.startswith("health_check:") else 300.0
-        spec["milestones"][mid] = {"utc": None, "kind": "prediction", "predicate": {
-            "entity": entity, "metric": metric, "op": op, "threshold": threshold, "sustain_s": sustain_s,
-            "after": after}}
-    return {r.id: r.simulated_s for r in evaluate_milestones(results, spec, variant)}
+def _sustain_s(entity: str) -> float:
+    """5 minutes, 10 for the health checker, as in observed.yaml (see sources.md)."""
+    return 600.0 if entity.startswith("health_check:") else 300.0
 
 
 def _share(results, variant: str, tenant: str) -> np.ndarray:
@@ -75,24 +69,21 @@ def _t(results, variant: str) -> np.ndarray:
 def test_every_prediction_lands_within_its_tolerance(replay):
     """Each prediction of observed.yaml is met within its tolerance, or never if never observed."""
     results, observed = replay
-    rows = [r for r in evaluate_milestones(results, observed) if r.kind == "prediction"]
-    assert len(rows) >= 3
-    missed = [(r.id, r.observed_s, r.simulated_s) for r in rows if not r.within]
-    assert not missed
+    assert not missed_predictions(results, observed)
 
 
 def test_failures_and_recoveries_come_in_the_documented_order(replay):
     """DynamoDB's clients fail and recover first; DWFM recovers only after that, and NLB capacity is
     removed only once DWFM is back, put back after, and launches recover last."""
     results, observed = replay
-    t = _when(results, observed, "base",
-              ddb_down=("tenant:dynamodb-customers", "goodput_share", "<", 0.5, None),
-              ddb_up=("tenant:dynamodb-customers", "goodput_share", ">=", 0.95, "ddb_down"),
-              dwfm_down=("tenant:droplets", "goodput_share", "<", 0.5, None),
-              dwfm_up=("tenant:droplets", "goodput_share", ">=", 0.95, "dwfm_down"),
-              nlb_out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
-              nlb_back=("health_check:nlb-health", "removed_share", "<", 0.05, "nlb_out"),
-              launches_up=("tenant:ec2-customers", "goodput_share", ">=", 0.95, "nlb_out"))
+    t = when(results, observed, "base", _sustain_s,
+             ddb_down=("tenant:dynamodb-customers", "goodput_share", "<", 0.5, None),
+             ddb_up=("tenant:dynamodb-customers", "goodput_share", ">=", 0.95, "ddb_down"),
+             dwfm_down=("tenant:droplets", "goodput_share", "<", 0.5, None),
+             dwfm_up=("tenant:droplets", "goodput_share", ">=", 0.95, "dwfm_down"),
+             nlb_out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
+             nlb_back=("health_check:nlb-health", "removed_share", "<", 0.05, "nlb_out"),
+             launches_up=("tenant:ec2-customers", "goodput_share", ">=", 0.95, "nlb_out"))
     assert all(v is not None for v in t.values()), t
     assert t["ddb_down"] <= t["dwfm_down"] < t["ddb_up"] < t["dwfm_up"] <= t["nlb_out"] < t["nlb_back"]
     assert t["nlb_back"] < t["launches_up"]
@@ -119,7 +110,7 @@ def test_the_lease_manager_stays_collapsed_until_the_throttle_however_late(count
         t = _t(results, variant)
         collapsed = (t >= at("09:45")) & (t < at(acted))
         assert share[collapsed].max() < 0.05, variant
-    up = {v: _when(results, observed, v, up=("tenant:droplets", "goodput_share", ">=", 0.95,
+    up = {v: when(results, observed, v, _sustain_s, up=("tenant:droplets", "goodput_share", ">=", 0.95,
                                              "2025-10-20T09:40:00Z"))["up"]
           for v in ("base", "late-throttle")}
     assert up["late-throttle"] - up["base"] == pytest.approx(2 * HOUR, abs=600)
@@ -130,7 +121,7 @@ def test_nlb_capacity_removal_follows_the_network_state_backlog(counterfactuals)
     """NLB capacity is removed only while launches wait behind Network Manager's backlog: acting on DWFM
     two hours later moves the removal's start two hours later and its end later too."""
     results, observed = counterfactuals
-    t = {v: _when(results, observed, v,
+    t = {v: when(results, observed, v, _sustain_s,
                   out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
                   back=("health_check:nlb-health", "removed_share", "<", 0.05, "out"))
          for v in ("base", "late-throttle")}
@@ -144,7 +135,8 @@ def test_the_named_tenants_that_go_down_and_those_that_do_not(replay):
     results, observed = replay
     names = ("snapchat", "roblox", "fortnite", "venmo", "ring", "united", "delta", "lyft", "hmrc", "lloyds",
              "reddit", "netflix", "disney-plus")
-    t = _when(results, observed, "base", **{n: (f"tenant:{n}", "goodput_share", "<", 0.5, None) for n in names})
+    t = when(results, observed, "base", _sustain_s,
+             **{n: (f"tenant:{n}", "goodput_share", "<", 0.5, None) for n in names})
     for n in ("snapchat", "roblox", "fortnite", "venmo", "ring", "united", "delta", "lyft", "hmrc", "lloyds",
               "disney-plus"):
         assert t[n] is not None and t[n] - TRIGGER_S <= 600, n
@@ -172,7 +164,7 @@ def test_a_lease_manager_that_throttles_on_its_queue_recovers_by_itself(counterf
     DynamoDB's recovery (base: after the operators' action at 11:14), and NLB capacity is back at least
     two hours earlier."""
     results, observed = counterfactuals
-    t = {v: _when(results, observed, v,
+    t = {v: when(results, observed, v, _sustain_s,
                   up=("tenant:droplets", "goodput_share", ">=", 0.95, "2025-10-20T09:40:00Z"),
                   out=("health_check:nlb-health", "removed_share", ">=", 0.5, None),
                   back=("health_check:nlb-health", "removed_share", "<", 0.05, "out"))

@@ -12,8 +12,7 @@ from outagesim.analysis.milestones import evaluate_milestones, read_observed
 from outagesim.library import replay_paths
 from outagesim.model.load import load
 from outagesim.simulate import simulate
-
-TENANT_DOWN = {"utc": None, "kind": "prediction"}
+from tests.library.milestone_checks import missed_predictions, when
 
 
 @pytest.fixture(scope="module")
@@ -24,40 +23,27 @@ def replay():
     return results, read_observed(p.observed)
 
 
-def _when(results, observed, variant, **milestones) -> dict[str, float | None]:
-    """Simulated times (s after the anchor) of ad-hoc milestones, each ``id=(entity, op, threshold, after)``."""
-    spec = {"trigger": observed["trigger"], "milestones": {}}
-    for mid, (entity, op, threshold, after) in milestones.items():
-        spec["milestones"][mid] = {**TENANT_DOWN, "predicate": {
-            "entity": entity, "metric": "goodput_share", "op": op, "threshold": threshold, "sustain_s": 300.0,
-            "after": after}}
-    return {r.id: r.simulated_s for r in evaluate_milestones(results, spec, variant)}
-
-
 def test_every_prediction_lands_within_its_tolerance(replay):
     """Each prediction of observed.yaml is met within max(20% of its offset, 5 min), or never if never observed."""
     results, observed = replay
-    rows = [r for r in evaluate_milestones(results, observed) if r.kind == "prediction"]
-    assert len(rows) >= 3
-    missed = [(r.id, r.observed_s, r.simulated_s) for r in rows if not r.within]
-    assert not missed
+    assert not missed_predictions(results, observed)
 
 
 def test_failures_and_recoveries_come_in_the_documented_order(replay):
     """GET fails no later than its dependents and answers before PUT; dependents recover after GET, SHD after PUT."""
     results, observed = replay
-    t = _when(results, observed, "base",
-              get_down=("service:s3-get", "<", 0.5, None),
-              get_up=("service:s3-get", ">=", 0.95, "get_down"),
-              put_up=("service:s3-put", ">=", 0.95, "get_down"),
-              launch_down=("service:ec2-launch", "<", 0.5, None),
-              launch_up=("service:ec2-launch", ">=", 0.95, "launch_down"),
-              lambda_down=("service:lambda", "<", 0.5, None),
-              lambda_up=("service:lambda", ">=", 0.95, "lambda_down"),
-              console_down=("service:s3-console", "<", 0.5, None),
-              console_up=("service:s3-console", ">=", 0.95, "console_down"),
-              shd_down=("service:status-dashboard-admin", "<", 0.5, None),
-              shd_up=("service:status-dashboard-admin", ">=", 0.95, "shd_down"))
+    t = when(results, observed, "base",
+             get_down=("service:s3-get", "goodput_share", "<", 0.5, None),
+             get_up=("service:s3-get", "goodput_share", ">=", 0.95, "get_down"),
+             put_up=("service:s3-put", "goodput_share", ">=", 0.95, "get_down"),
+             launch_down=("service:ec2-launch", "goodput_share", "<", 0.5, None),
+             launch_up=("service:ec2-launch", "goodput_share", ">=", 0.95, "launch_down"),
+             lambda_down=("service:lambda", "goodput_share", "<", 0.5, None),
+             lambda_up=("service:lambda", "goodput_share", ">=", 0.95, "lambda_down"),
+             console_down=("service:s3-console", "goodput_share", "<", 0.5, None),
+             console_up=("service:s3-console", "goodput_share", ">=", 0.95, "console_down"),
+             shd_down=("service:status-dashboard-admin", "goodput_share", "<", 0.5, None),
+             shd_up=("service:status-dashboard-admin", "goodput_share", ">=", 0.95, "shd_down"))
     assert all(v is not None for v in t.values()), t
     for dep in ("launch", "lambda", "console", "shd"):
         assert t["get_down"] <= t[f"{dep}_down"] <= t["get_down"] + 600
@@ -70,8 +56,8 @@ def test_failures_and_recoveries_come_in_the_documented_order(replay):
 def test_the_named_retailers_go_down_and_the_others_do_not(replay):
     """Express, Lululemon and One Kings Lane go fully down; Amazon retail and Disney Store (soft on S3) never do."""
     results, observed = replay
-    t = _when(results, observed, "base", **{
-        name: (f"tenant:{name}", "<", 0.5, None)
+    t = when(results, observed, "base", **{
+        name: (f"tenant:{name}", "goodput_share", "<", 0.5, None)
         for name in ("express", "lululemon", "one-kings-lane", "amazon-retail", "disney-store")})
     trigger_s = 7 * 60
     for name in ("express", "lululemon", "one-kings-lane"):
