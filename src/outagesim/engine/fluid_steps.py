@@ -26,9 +26,12 @@ class AdaptiveSteps:
     def _quiet(self, t: float) -> np.ndarray:
         """Replicas that may take a coarse step from t: quasi-stationary, with no change of their own.
 
-        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell, no breaker open,
-        every cache warm (99%), and at each cell's mean sojourn at most ``QUIET_TIMEOUTS`` of its attempts
-        would outlive their timeout (the fluid's residence is exponential: e^(-timeout/sojourn)). Then the
+        Quasi-stationary (DESIGN.md "Steps and bins"): no sub-steps, no saturated cell (but a shedding
+        leaf, ``shedding_leaves``), no breaker open, every cache warm (99%), and at each cell's mean
+        sojourn at most ``QUIET_TIMEOUTS`` of its attempts would outlive their timeout (the fluid's
+        residence is exponential: e^(-timeout/sojourn); in a saturated FIFO shedding leaf, the backlog
+        ahead, sojourn - hold, plus an exponential hold: a tenant front end at 7 s of a 30 s timeout
+        while its crashed hosts are repaired for days times out nothing, CrowdStrike 2024). Then the
         stationary solution that one long cell update reaches is the state, and what ageing once per
         coarse step instead of once per bin misses is those few timeouts. The test reads no bins, which
         coarse steps age slowly. A change of its own (fault, restart, the load balancer seeing one) that
@@ -44,14 +47,21 @@ class AdaptiveSteps:
         ok = (self.m_r == 1) & ~((ch > t - self.dt + 1e-9) & (ch <= end + self.dt)).any(axis=1)
         saturated = (self.all_busy >= FINE_ALL_BUSY) & (self.busy_share >= FINE_BUSY)
         ok &= ~np.any(saturated & ~self._sheds_leaf[:, None], axis=0)
+        ordered = saturated & (self._sheds_leaf & ~su.lifo)[:, None]  # a capped backlog served in order
         if self.breakers is not None:
             ok &= self.breakers.closed()
         if self.has_cache:  # a warming cache changes its callees' load
             ok &= np.all((self.warmth >= 0.99) | (su.cache_hit == 0.0), axis=0)
         if self.control is not None:
             ok &= self.control.quiet(t, end, self.dt)
-        soj = np.maximum(self.sojourn[su.layout.flow_cell], 1e-12)  # (F, R)
+        cell = su.layout.flow_cell
+        soj = np.maximum(self.sojourn[cell], 1e-12)  # (F, R)
         late = np.exp(-su.flow_timeout_s / soj)  # 0 where there is no timeout
+        # a saturated FIFO cell that sheds: each attempt waits behind the backlog ahead of it (about
+        # sojourn - hold, not exponential), and only its own hold is random
+        hold = np.maximum(self._hold[cell], 1e-12)
+        behind = np.exp(-np.maximum(su.flow_timeout_s - (soj - hold), 0.0) / hold)
+        late = np.where(ordered[cell], behind, late)
         return ok & np.all(late <= QUIET_TIMEOUTS, axis=0)
 
     def _update_fine(self, moving: np.ndarray) -> None:
