@@ -28,7 +28,8 @@ callers' hold, which cuts what they send it. Where that loop would swing between
 from round to round, each cell's hold moves only part of the way, halving its step every time its
 direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on
 the balance the engine finds: the callee just below saturation, its callers' workers waiting on it
-(backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
+(backpressure); after ``MAX_ROUNDS`` the state is left where it is (the base state's too, so every
+loss starts from the same state). After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
 
@@ -163,6 +164,14 @@ class Flow:
         self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
         self._settle()
+        # Cells still moving after MAX_ROUNDS are left where they are, as after a loss, and their marks
+        # dropped: left marked, the first loss evaluated would settle them further as part of its own, so
+        # its answer would depend on the order of evaluation (and, with workers, on the split). On the
+        # 100,000-service benchmark ~100-300 cells in congestion collapse (an unbounded FIFO's served share
+        # jumps between 1 and 0 at saturation) cycle without settling: more rounds do not help.
+        self.base_unsettled = len(np.union1d(self._fwd.marked(), self._bwd.marked()))
+        self._fwd.clear()
+        self._bwd.clear()
         for mask in self._touched.values():
             mask[:] = False
         self.base = {k: getattr(self, k).copy() for k in (*_CELL, *_LINK, "w")}
