@@ -4,10 +4,12 @@ not merely the same verdicts, since the kernel performs the numpy sweeps' operat
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
-from outagesim.analysis import flow
+from outagesim.analysis import blast, flow
 from outagesim.analysis.blast import StaticBlast, single_points_of_failure
 from outagesim.analysis.components import components
 from outagesim.analysis.flow import _CELL, _LINK
@@ -67,3 +69,33 @@ def test_a_loss_gives_the_same_answer_first_or_after_others(monkeypatch, compile
     forward = [in_order.loss(c) for c in comps]
     backward = [reversed_.loss(c) for c in reversed(comps)][::-1]
     assert forward == backward
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_give_the_same_ranking_float_for_float(workers):
+    """The ranking over forked workers is the one process's ranking: the same components in the same order,
+    each with the same tenants, services, users and served shares (dataclass equality compares floats
+    exactly)."""
+    model = random_model(5, utilisation=(0.6, 0.95))
+    static = StaticBlast(model, compiled=True)
+    one = single_points_of_failure(model, KINDS, static=static)
+    assert single_points_of_failure(model, KINDS, static=static, workers=workers) == one
+
+
+class _WhoRuns:
+    """A stand-in for StaticBlast whose 'loss' says which process evaluated it."""
+
+    def loss(self, c):
+        return c, os.getpid()
+
+
+def test_workers_take_interleaved_shares_merged_in_order(monkeypatch):
+    """Worker k of n takes components k, k + n, ... (this process the first share); the answers come back in
+    the components' order. Without fork, one process does all."""
+    got = blast._losses(_WhoRuns(), list(range(7)), 3)
+    assert [c for c, _ in got] == list(range(7))
+    pids = [p for _, p in got]
+    assert pids[0::3] == [os.getpid()] * 3
+    assert os.getpid() not in pids[1::3] + pids[2::3] and len(set(pids[1::3])) == 1 and len(set(pids[2::3])) == 1
+    monkeypatch.setattr(blast.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert [p for _, p in blast._losses(_WhoRuns(), list(range(7)), 3)] == [os.getpid()] * 7
