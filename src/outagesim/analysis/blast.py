@@ -73,10 +73,10 @@ class StaticBlast:
         users = float((net.users_per_rps * net.peak_rps)[t_down].sum())
         return BlastRadius(
             component=comp.name, kind=comp.kind,
-            tenants_down=tuple(net.tenants[i] for i in np.flatnonzero(t_down)),
-            services_down=tuple(sorted(net.services[i] for i in s_down)),
+            tenants_down=tuple(net.tenants[i] for i in np.flatnonzero(t_down).tolist()),
+            services_down=tuple(sorted(net.services[i] for i in s_down.tolist())),
             users_down=users,
-            tenant_served={t: float(v) for t, v in zip(net.tenants, tenant_ok, strict=True)},
+            tenant_served=dict(zip(net.tenants, tenant_ok.tolist(), strict=True)),  # tolist: Python floats
         )
 
 
