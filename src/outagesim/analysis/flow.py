@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow_kernel import State, net_arrays, restore, settle
+from .flow_kernel import State, net_arrays, restore, reweigh, settle
 from .flow_net import FlowNet
 from .graph import _ranges
 
@@ -265,6 +265,11 @@ class Flow:
     # ------------------------------------------------------------------ routing
     def _reweigh(self, links: np.ndarray) -> None:
         """Route weights of ``links`` from the cells' healthy shares (engine/network.py route_weights)."""
+        if self.compiled and hasattr(self, "_base_state"):  # (the base's, over every link, in numpy)
+            fwd, bwd = reweigh(links, self._kernel_net, self._kernel_state, TOL, self._touched["route"])
+            self._fwd.mark(fwd)
+            self._bwd.mark(bwd)
+            return
         net = self.net
         counts = net.route_start[links + 1] - net.route_start[links]
         routes = _ranges(net.route_start[links], net.route_start[links + 1])

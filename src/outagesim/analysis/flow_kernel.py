@@ -45,6 +45,7 @@ class NetArrays(NamedTuple):
     route_start: np.ndarray
     route_link: np.ndarray
     route_cell: np.ndarray
+    route_local: np.ndarray
     in_start: np.ndarray
     in_route: np.ndarray
     in_link: np.ndarray  # route_link[in_route]: one random read less per inbound route
@@ -84,7 +85,7 @@ def net_arrays(net, cell_level: np.ndarray) -> NetArrays:
         cv=net.cv, bounded=net.bounded, miss=net.miss, link_start=net.link_start, link_cell=net.link_cell,
         per_request=net.per_request, sync=net.sync, hard=net.hard, parallel=net.parallel,
         timeout_s=net.timeout_s, route_start=net.route_start, route_link=net.route_link,
-        route_cell=net.route_cell, in_start=net.in_start, in_route=net.in_route,
+        route_cell=net.route_cell, route_local=net.route_local, in_start=net.in_start, in_route=net.in_route,
         in_link=net.route_link[net.in_route], in_caller=net.link_cell[net.route_link[net.in_route]])
 
 
@@ -379,6 +380,63 @@ def settle(net, st, fwd, bwd, fwd_marked, bwd_marked, max_rounds, tol, queueing)
                 x = _take(lv, bwd, bbuf, bcount, level_start)
                 _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount)
     return _left(fbuf, fcount, level_start), _left(bbuf, bcount, level_start)
+
+
+@njit(cache=True, error_model="numpy")
+def reweigh(links, net, st, tol, touched_route):
+    """Flow._reweigh: route weights of ``links`` from the cells' healthy shares, written where they moved
+    (the bincounts of the numpy version are these sums, in the same order). Returns the cells to mark for
+    the load sweep (their arrivals change) and for the success sweep (callers whose calls change)."""
+    route_start, route_cell, route_local, link_cell, workers = (net.route_start, net.route_cell,
+                                                                net.route_local, net.link_cell, net.workers)
+    alive, w, lam_stale, link_stale = st.alive, st.w, st.lam_stale, st.link_stale
+    touched_cell, touched_link = st.touched_cell, st.touched_link
+    n = 0
+    for lk in links:
+        n += route_start[lk + 1] - route_start[lk]
+    fwd = np.empty(n, np.int64)
+    bwd = np.empty(n, np.int64)
+    n_fwd = 0
+    n_bwd = 0
+    for lk in links:
+        lo, hi = route_start[lk], route_start[lk + 1]
+        remote_tot = 0.0
+        nominal_tot = 0.0
+        local_share = 0.0
+        has_local = False
+        for r in range(lo, hi):
+            c = route_cell[r]
+            if route_local[r]:
+                remote_tot += 0.0
+                nominal_tot += 0.0
+                local_share += alive[c]
+                has_local = True
+            else:
+                remote_tot += workers[c] * alive[c]
+                nominal_tot += workers[c]
+                local_share += 0.0
+        for r in range(lo, hi):
+            c = route_cell[r]
+            if route_local[r]:
+                wr = 1.0 if remote_tot <= 0.0 else local_share
+            else:
+                remote_w = workers[c] * alive[c] / remote_tot if remote_tot > 0.0 else 0.0
+                if remote_tot <= 0.0 and not has_local:
+                    remote_w = workers[c] / nominal_tot if nominal_tot > 0.0 else 0.0
+                wr = (1.0 - local_share) * remote_w
+            if abs(wr - w[r]) > tol:
+                w[r] = wr
+                touched_route[r] = True
+                lam_stale[c] = True
+                touched_cell[c] = True
+                link_stale[lk] = True
+                touched_link[lk] = True
+                fwd[n_fwd] = c
+                n_fwd += 1
+                if link_cell[lk] >= 0:
+                    bwd[n_bwd] = link_cell[lk]
+                    n_bwd += 1
+    return fwd[:n_fwd], bwd[:n_bwd]
 
 
 @njit(cache=True, error_model="numpy")
