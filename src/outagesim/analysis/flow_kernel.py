@@ -285,11 +285,15 @@ def _calls(x, net, st, tol, fwd, fbuf, fcount):
             f = _minimum(fail, 1 - 1e-12)
             lo = 0.0
             if hard[lk] and sync[lk]:
-                lo = np.floor(pr) * np.log1p(-f) + np.log1p(-(pr - np.floor(pr)) * f)
+                if f == 0.0 and np.isfinite(pr):  # what the formula gives (log1p(-0) = -0, n x -0 = -0): the
+                    lo = -0.0  # common case, a call that does not fail, without two logarithms
+                else:
+                    lo = np.floor(pr) * np.log1p(-f) + np.log1p(-(pr - np.floor(pr)) * f)
             csum = lo if j == 0 else csum + lo
             if j == first:
                 csum_first = csum - lo
-            th = np.exp(csum - lo - csum_first)
+            d = csum - lo - csum_first
+            th = 1.0 if d == 0.0 else np.exp(d)  # exp(±0) is exactly 1
             if abs(t - calls_now[lk]) > tol or abs(fail - fail_now[lk]) > tol or abs(th - thin_now[lk]) > tol:
                 calls_now[lk] = t
                 fail_now[lk] = fail
@@ -330,16 +334,18 @@ def _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount):
         target = _maximum(own_s[c] + seq + longest, 1e-12)
         # Flow._damped: move the hold part of the way in log space (Rprop-style step)
         old = hold_now[c]
-        ratio = np.log(target / old)
+        ratio = 0.0 if target == old and np.isfinite(old) else np.log(target / old)  # log(1) is exactly 0
         sign = _sign(ratio)
         step[c] = 0.5 * step[c] if sign * trend[c] < 0.0 else _minimum(1.0, 1.1 * step[c])
         if sign != 0.0:
             trend[c] = sign
         touched_cell[c] = True
-        hold = old * np.exp(step[c] * ratio)
+        move = step[c] * ratio
+        hold = old * (1.0 if move == 0.0 else np.exp(move))  # a hold at its target (a leaf's) stays: no exp
         servers = workers[c] * alive[c]
         mu = servers / hold
-        succ = _own_ok(lam[c], mu, bounded[c]) * (1.0 - miss[c] + miss[c] * np.exp(sum_log))
+        calls_ok = 1.0 if sum_log == 0.0 else np.exp(sum_log)
+        succ = _own_ok(lam[c], mu, bounded[c]) * (1.0 - miss[c] + miss[c] * calls_ok)
         soj = hold + _mean_wait(lam[c], hold, servers, cv[c]) if queueing else hold
         old = soj_now[c]
         if np.isfinite(soj) and np.isfinite(old):
