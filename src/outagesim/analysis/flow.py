@@ -174,8 +174,8 @@ class Flow:
         # Cells still moving after MAX_ROUNDS are left where they are, as after a loss, and their marks
         # dropped: left marked, the first loss evaluated would settle them further as part of its own, so
         # its answer would depend on the order of evaluation (and, with workers, on the split). On the
-        # 100,000-service benchmark ~100-300 cells in congestion collapse (an unbounded FIFO's served share
-        # jumps between 1 and 0 at saturation) cycle without settling: more rounds do not help.
+        # 100,000-service benchmark 200-300 cells, some past or near saturation, were still moving after
+        # 330 rounds: they cycle rather than settle slowly, so more rounds would not help.
         self.base_unsettled = len(np.union1d(self._fwd.marked(), self._bwd.marked()))
         self._fwd.clear()
         self._bwd.clear()
