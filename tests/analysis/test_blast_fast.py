@@ -54,6 +54,33 @@ def test_fast_losses_restore_the_base_exactly():
     assert again == first
     for name in (*_CELL, *_LINK, "w"):
         np.testing.assert_array_equal(getattr(static.flow, name), static.flow.base[name], err_msg=name)
+        # the kernel's own copy, in its numbering (cells by zone), is back at its base too
+        np.testing.assert_array_equal(getattr(static.flow._kernel_state, name),
+                                      getattr(static.flow._base_state, name), err_msg=name)
+    assert not static.flow._kernel_state.touched_cell.any() and not static.flow._kernel_state.touched_link.any()
+
+
+def test_the_kernel_numbers_cells_by_zone_keeping_every_order_that_makes_floats():
+    """flow_kernel.layout: cells by zone; each cell's links, each link's routes and each cell's inbound
+    routes in the FlowNet's order (mapped); entry links keep their indices."""
+    from outagesim.analysis.flow_kernel import layout
+
+    net = StaticBlast(random_model(3), compiled=False).net
+    lay = layout(net)
+    k = lay.net
+    assert np.all(np.diff(net.cell_zone[lay.cell_old]) >= 0)
+    for i, c in enumerate(lay.cell_old):
+        links = np.arange(k.link_start[i], k.link_start[i + 1])
+        assert list(lay.link_old[links]) == list(range(net.link_start[c], net.link_start[c + 1]))
+        assert list(lay.route_old[k.in_route[k.in_start[i]:k.in_start[i + 1]]]) == \
+            list(net.in_route[net.in_start[c]:net.in_start[c + 1]])
+    for lk in range(len(net.link_cell)):
+        routes = np.arange(k.route_start[lay.link_new[lk]], k.route_start[lay.link_new[lk] + 1])
+        assert list(lay.route_old[routes]) == list(range(net.route_start[lk], net.route_start[lk + 1]))
+        assert list(lay.cell_old[k.route_cell[routes]]) == list(net.route_cell[net.route_start[lk]:
+                                                                             net.route_start[lk + 1]])
+    entry = np.flatnonzero(net.link_cell < 0)
+    assert list(lay.link_new[entry]) == list(entry)
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -34,8 +34,10 @@ recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or call
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
 
 On big models the sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the
-same order): a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS``
-rounds, and in numpy each of those small updates cost tens of array calls. The numpy sweeps below stay as
+same order, on the kernel's own copy of the state with cells numbered by zone; this object's arrays then
+hold the base state, in the FlowNet's numbering): a loss re-evaluates a few dozen to a few thousand cells
+per level for up to ``MAX_ROUNDS`` rounds, and in numpy each of those small updates cost tens of array
+calls. The numpy sweeps below stay as
 the readable statement of the method, the reference the kernel is tested against, and the faster choice
 on small models (``COMPILED_FROM``).
 """
@@ -44,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow_kernel import State, net_arrays, restore, reweigh, settle
+from .flow_kernel import State, layout, net_arrays, restore, reweigh, settle
 from .flow_net import FlowNet
 from .graph import _ranges
 
@@ -162,15 +164,16 @@ class Flow:
         self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
         self._link_scratch = np.zeros(n_l, bool)  # all False between uses
         self.cell_level = level
-        self._kernel_net = net_arrays(net, level)
-        self._kernel_state = State(*(getattr(self, k) for k in State._fields[:-2]),
-                                   touched_cell=self._touched["cell"], touched_link=self._touched["link"])
         self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
         self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
         self._fwd.mark(np.arange(n_c))
         self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
+        if self.compiled:
+            self._kernel_init()
         self._settle()
+        if self.compiled:
+            self._kernel_state_out()
         # Cells still moving after MAX_ROUNDS are left where they are, as after a loss, and their marks
         # dropped: left marked, the first loss evaluated would settle them further as part of its own, so
         # its answer would depend on the order of evaluation (and, with workers, on the split). On the
@@ -182,8 +185,40 @@ class Flow:
         for mask in self._touched.values():
             mask[:] = False
         self.base = {k: getattr(self, k).copy() for k in (*_CELL, *_LINK, "w")}
-        self._base_state = State(*(self.base[k] for k in State._fields[:-2]), touched_cell=self._touched["cell"],
-                                 touched_link=self._touched["link"])  # the touched masks unused: the kernel's
+        if self.compiled:  # the base in the kernel's numbering, to restore from (its touched masks unused)
+            self._base_state = State(*(getattr(self._kernel_state, k).copy() for k in State._fields[:-2]),
+                                     touched_cell=self._touched["cell"], touched_link=self._touched["link"])
+
+    # ------------------------------------------------------------------ the compiled sweeps' numbering
+    def _kernel_init(self) -> None:
+        """The kernel's copy of the state, renumbered (flow_kernel.layout); from here on the dirty sets and
+        touched masks are in the kernel's numbering (every cell is marked, as before)."""
+        net, lay = self.net, layout(self.net)
+        self._lay = lay
+        self._kernel_net = net_arrays(lay.net, self.cell_level[lay.cell_old], cell_key=lay.cell_old)
+        old = self._old_index()
+        n_c, n_l, n_p = len(lay.cell_old), len(lay.link_old), len(lay.route_old)
+        self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
+        self._kernel_state = State(*(getattr(self, k)[old[k]] for k in State._fields[:-2]),
+                                   touched_cell=self._touched["cell"], touched_link=self._touched["link"])
+        self._fwd, self._bwd = _Dirty(n_c), _Dirty(n_c)
+        self._fwd.mark(np.arange(n_c))
+        self._bwd.mark(np.arange(n_c))
+        routes = _ranges(net.route_start[self.entry], net.route_start[self.entry + 1])
+        self._entry_routes = lay.route_new[routes]  # the entry links' routes, in _link_fail's order
+        self._entry_seg = _seg(net.route_start[self.entry + 1] - net.route_start[self.entry])
+
+    def _old_index(self) -> dict[str, np.ndarray]:
+        """Per State field, the FlowNet index of each of the kernel's elements."""
+        lay = self._lay
+        links = {"out", "calls", "fail", "thin", "call_time", "call_ok", "link_stale"}
+        return {k: lay.route_old if k == "w" else lay.link_old if k in links else lay.cell_old
+                for k in State._fields[:-2]}
+
+    def _kernel_state_out(self) -> None:
+        """The kernel's state back into this object's arrays, in the FlowNet's numbering."""
+        for k, idx in self._old_index().items():
+            getattr(self, k)[idx] = getattr(self._kernel_state, k)
 
     # ------------------------------------------------------------------ outcomes
     def tenant_ok(self) -> np.ndarray:
@@ -193,15 +228,18 @@ class Flow:
         return np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * ok,
                            minlength=len(net.tenants))
 
-    def service_ok(self, services: np.ndarray) -> np.ndarray:
-        """Share of each given service's arrivals served (1 with no arrivals and some capacity), float[n]."""
+    def service_ok(self, services: np.ndarray, state: tuple | None = None) -> np.ndarray:
+        """Share of each given service's arrivals served (1 with no arrivals and some capacity), float[n].
+        ``state``: (lam, succ, alive, index of each FlowNet cell in them) instead of this object's arrays."""
         net = self.net
         lo, hi = net.svc_start[services], net.svc_start[services + 1]
         cells = _ranges(lo, hi)
         seg = _seg(hi - lo)
-        lam = np.bincount(seg, self.lam[cells], minlength=len(services))
-        good = np.bincount(seg, self.lam[cells] * self.succ[cells], minlength=len(services))
-        cap = np.bincount(seg, net.workers[cells] * self.alive[cells], minlength=len(services))
+        lam_a, succ_a, alive_a, at = (self.lam, self.succ, self.alive, None) if state is None else state
+        k = cells if at is None else at[cells]
+        lam = np.bincount(seg, lam_a[k], minlength=len(services))
+        good = np.bincount(seg, lam_a[k] * succ_a[k], minlength=len(services))
+        cap = np.bincount(seg, net.workers[cells] * alive_a[k], minlength=len(services))
         return np.where(lam > 0, good / np.where(lam > 0, lam, 1.0), (cap > 0).astype(float))
 
     def entry_share_by_cell(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -220,6 +258,8 @@ class Flow:
         net = self.net
         if np.any(cells[1:] <= cells[:-1]):  # a component's cells come sorted and unique
             cells = np.unique(cells)
+        if self.compiled:
+            return self._lose_compiled(cells, share)
         self._write("cell", cells, alive=self.alive[cells] * (1.0 - share))
         self._fwd.mark(cells)
         self._bwd.mark(cells)
@@ -237,6 +277,37 @@ class Flow:
         first[1:] = services[1:] != services[:-1]
         services = services[first]
         result = tenants, services, self.service_ok(services)
+        self._restore()
+        return result
+
+    def _lose_compiled(self, cells: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """lose() on the kernel's state (its numbering): the same steps, the same numbers; this object's
+        arrays stay at the base."""
+        net, lay, kn, st = self.net, self._lay, self._kernel_net, self._kernel_state
+        kc = lay.cell_new[cells]
+        st.alive[kc] = st.alive[kc] * (1.0 - share)
+        st.touched_cell[kc] = True
+        self._fwd.mark(kc)
+        self._bwd.mark(kc)
+        into = kn.in_route[_ranges(kn.in_start[kc], kn.in_start[kc + 1])]
+        seen = self._link_scratch
+        seen[kn.route_link[into]] = True
+        links = np.flatnonzero(seen)
+        seen[links] = False
+        st.link_stale[links] = True  # a lost callee rejects at once
+        st.touched_link[links] = True
+        self._reweigh(links)
+        self._settle()
+        r = self._entry_routes
+        fail = np.clip(1.0 - np.bincount(self._entry_seg, st.w[r] * st.succ[kn.route_cell[r]],
+                                         minlength=len(self.entry)), 0.0, 1.0)  # _link_fail(entry)
+        tenants = np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * (1.0 - fail),
+                              minlength=len(net.tenants))
+        services = net.cell_service[np.sort(lay.cell_old[np.flatnonzero(st.touched_cell)])]
+        first = np.ones(len(services), bool)
+        first[1:] = services[1:] != services[:-1]
+        services = services[first]
+        result = tenants, services, self.service_ok(services, state=(st.lam, st.succ, st.alive, lay.cell_new))
         self._restore()
         return result
 
