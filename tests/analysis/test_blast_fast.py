@@ -126,3 +126,21 @@ def test_workers_take_interleaved_shares_merged_in_order(monkeypatch):
     assert os.getpid() not in pids[1::3] + pids[2::3] and len(set(pids[1::3])) == 1 and len(set(pids[2::3])) == 1
     monkeypatch.setattr(blast.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert [p for _, p in blast._losses(_WhoRuns(), list(range(7)), 3)] == [os.getpid()] * 7
+
+
+def test_auto_workers_two_on_a_compiled_size_model_one_below(monkeypatch):
+    """The CLI's default: one process below COMPILED_FROM cells (a ranking there takes well under a second),
+    else two, never more than the usable cores."""
+    class Net:
+        def __init__(self, n):
+            self.cell_zone = np.zeros(n, np.int64)
+
+    class Static:
+        def __init__(self, n):
+            self.net = Net(n)
+
+    assert blast.auto_workers(Static(flow.COMPILED_FROM - 1)) == 1
+    monkeypatch.setattr(blast.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert blast.auto_workers(Static(flow.COMPILED_FROM)) == 2
+    monkeypatch.setattr(blast.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert blast.auto_workers(Static(flow.COMPILED_FROM)) == 1
