@@ -243,17 +243,20 @@ def blast(
         "--fail", help="a component: provider, region, zone, service or cell (service@zone)")] = None,
     top: Annotated[int, typer.Option(min=1, help="rows of the ranking to show")] = 10,
     format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="processes sharing the ranking's losses (default: 2 on a big model, else 1); same numbers")]
+    = None,
 ) -> None:
     """Static blast radius at peak demand: what a component's loss takes down, or the ranking of every
     zone, region, provider and service by tenants lost, with the concentration of tenants' demand."""
     try:
-        _blast(model, fail, top, format_)
+        _blast(model, fail, top, format_, workers)
     except OutagesimError as exc:
         _fail(exc)
 
 
-def _blast(model: Path, fail: str | None, top: int, fmt: str) -> None:
-    from .analysis.blast import StaticBlast, concentration, single_points_of_failure
+def _blast(model: Path, fail: str | None, top: int, fmt: str, workers: int | None = None) -> None:
+    from .analysis.blast import StaticBlast, auto_workers, concentration, single_points_of_failure
     from .analysis.components import resolve
     from .model.load import load_model
     from .model.names import did_you_mean
@@ -275,7 +278,7 @@ def _blast(model: Path, fail: str | None, top: int, fmt: str) -> None:
         else:
             report.print_radius(out, radius)
         return
-    ranking = single_points_of_failure(m, static=static)
+    ranking = single_points_of_failure(m, static=static, workers=auto_workers(static) if workers is None else workers)
     conc = concentration(m, static=static)
     if fmt == "json":
         sys.stdout.write(json.dumps(report.ranking_json(ranking, conc, top), indent=2) + "\n")

@@ -33,6 +33,14 @@ def test_blast_json_is_stable_and_ranked():
     assert data["concentration"]["hhi_region"] == 1.0
 
 
+def test_blast_workers_give_the_same_ranking():
+    """``--workers 2`` forks a worker for half the losses; the JSON is byte for byte the one process's."""
+    one = invoke("blast", MODEL, "--format", "json", "--workers", "1")
+    two = invoke("blast", MODEL, "--format", "json", "--workers", "2")
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert two.output == one.output
+
+
 def test_blast_fail_reports_what_one_loss_takes_down():
     """With --fail the output names the tenants and services the loss takes down (JSON and table); catalog
     calls catalog-db on 80% of requests, so the shoppers keep the 20% that do not."""

@@ -9,16 +9,24 @@ time), before and after the loss.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model import Model
 from .components import RANKED, Component, components, resolve
-from .flow import Flow
+from .flow import COMPILED_FROM, Flow
 from .flow_net import FlowNet, flow_net
 
 DOWN_BELOW = 0.5  # served share below which a tenant or service is down (analysis/windows.py DOWN_BELOW)
+# Processes for a ranking left to choose (the CLI): two on a model big enough for the compiled sweeps, where
+# the ranking takes seconds and the target is "on 2 cores"; one below, where a ranking takes well under a
+# second. Not every core: the sweeps are bound by scattered memory reads, which more processes share, and
+# the machines this runs on are often shared; ``--workers N`` asks for more.
+AUTO_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,10 @@ class StaticBlast:
         users = float((net.users_per_rps * net.peak_rps)[t_down].sum())
         return BlastRadius(
             component=comp.name, kind=comp.kind,
-            tenants_down=tuple(net.tenants[i] for i in np.flatnonzero(t_down)),
-            services_down=tuple(sorted(net.services[i] for i in s_down)),
+            tenants_down=tuple(net.tenants[i] for i in np.flatnonzero(t_down).tolist()),
+            services_down=tuple(sorted(net.services[i] for i in s_down.tolist())),
             users_down=users,
-            tenant_served={t: float(v) for t, v in zip(net.tenants, tenant_ok, strict=True)},
+            tenant_served=dict(zip(net.tenants, tenant_ok.tolist(), strict=True)),  # tolist: Python floats
         )
 
 
@@ -97,15 +105,57 @@ def blast_radius(model: Model, component: str) -> BlastRadius:
 
 
 def single_points_of_failure(model: Model, kinds: tuple[str, ...] = RANKED,
-                            static: StaticBlast | None = None) -> list[BlastRadius]:
+                            static: StaticBlast | None = None, workers: int = 1) -> list[BlastRadius]:
     """Every zone, region, provider and service, by what its loss takes down (worst first).
 
     Ranked by tenants taken down, then users of those tenants (users_per_rps × peak_rps), then
-    services taken down, then name; the same definitions as :func:`blast_radius`.
+    services taken down, then name; the same definitions as :func:`blast_radius`. ``workers`` > 1
+    evaluates the losses in that many processes, forked once the base state is built (each loss starts
+    from it, so the ranking is the same, float for float); one process where fork is unavailable.
     """
     static = static or StaticBlast(model)
-    out = [static.loss(c) for c in components(static.net, kinds)]
+    out = _losses(static, list(components(static.net, kinds)), workers)
     out.sort(key=lambda b: (-len(b.tenants_down), -b.users_down, -len(b.services_down), b.kind, b.component))
+    return out
+
+
+def auto_workers(static: StaticBlast) -> int:
+    """Processes for a ranking left to choose: ``AUTO_WORKERS`` (at most the usable cores) on a model the
+    compiled sweeps run, else one."""
+    if len(static.net.cell_zone) < COMPILED_FROM:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(AUTO_WORKERS, cores))
+
+
+_FORKED: tuple[StaticBlast, list[Component]] | None = None  # what forked workers inherit (never pickled)
+
+
+def _share(k: int, n: int) -> list[BlastRadius]:
+    """The losses of components k, k + n, k + 2n, ... (in a forked worker: its copy of the base state)."""
+    static, comps = _FORKED
+    return [static.loss(c) for c in comps[k::n]]
+
+
+def _losses(static: StaticBlast, comps: list[Component], workers: int) -> list[BlastRadius]:
+    """Each component's loss, in ``comps``' order, over ``workers`` processes: this one takes every n-th
+    component from the first, each forked worker every n-th from the next (interleaved, so each gets a
+    like mix of zones, regions and providers). Forked, not spawned: a worker starts from this process's
+    base state and loaded kernels, at no cost, instead of rebuilding them."""
+    n = max(1, min(workers, len(comps)))
+    if n == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [static.loss(c) for c in comps]
+    global _FORKED
+    _FORKED = (static, comps)
+    try:
+        with ProcessPoolExecutor(max_workers=n - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_share, k, n) for k in range(1, n)]
+            shares = [_share(0, n), *(f.result() for f in futures)]
+    finally:
+        _FORKED = None
+    out: list[BlastRadius] = [None] * len(comps)  # type: ignore[list-item]
+    for k, share in enumerate(shares):
+        out[k::n] = share
     return out
 
 

@@ -28,13 +28,16 @@ callers' hold, which cuts what they send it. Where that loop would swing between
 from round to round, each cell's hold moves only part of the way, halving its step every time its
 direction reverses and growing it by a tenth while it holds (as Rprop does), so the rounds settle on
 the balance the engine finds: the callee just below saturation, its callers' workers waiting on it
-(backpressure); after ``MAX_ROUNDS`` the state is left where it is. After a failure only what changes is
+(backpressure); after ``MAX_ROUNDS`` the state is left where it is (the base state's too, so every
+loss starts from the same state). After a failure only what changes is
 recomputed: a "dirty" cell is re-evaluated, and marks its callees (load) or callers (success) only when
 its values moved, so a zone's loss in a 300-zone model touches that region, not the world.
 
 On big models the sweeps run compiled (:mod:`~outagesim.analysis.flow_kernel`, the same operations in the
-same order): a loss re-evaluates a few dozen to a few thousand cells per level for up to ``MAX_ROUNDS``
-rounds, and in numpy each of those small updates cost tens of array calls. The numpy sweeps below stay as
+same order, on the kernel's own copy of the state with cells numbered by zone; this object's arrays then
+hold the base state, in the FlowNet's numbering): a loss re-evaluates a few dozen to a few thousand cells
+per level for up to ``MAX_ROUNDS`` rounds, and in numpy each of those small updates cost tens of array
+calls. The numpy sweeps below stay as
 the readable statement of the method, the reference the kernel is tested against, and the faster choice
 on small models (``COMPILED_FROM``).
 """
@@ -43,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow_kernel import State, net_arrays, settle
+from .flow_kernel import State, layout, net_arrays, restore, reweigh, settle
 from .flow_net import FlowNet
 from .graph import _ranges
 
@@ -117,10 +120,16 @@ class _Dirty:
         idx = np.concatenate(self.pending)
         return np.unique(idx[self.mask[idx]])
 
-    def resync(self) -> None:
-        """Pending = the mask, after the compiled sweeps updated the mask in place."""
-        idx = np.flatnonzero(self.mask)
-        self.pending = [idx] if idx.size else []
+    def indices(self) -> np.ndarray:
+        """The indices marked since the last take, with repeats and cells since unmarked (the compiled
+        sweeps drop both as they read them, cheaper than a sort here)."""
+        if not self.pending:
+            return np.zeros(0, np.int64)
+        return np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+
+    def resync(self, left: np.ndarray) -> None:
+        """Pending = ``left``, the cells the compiled sweeps left marked in the mask (updated in place)."""
+        self.pending = [left] if left.size else []
 
 
 class Flow:
@@ -153,19 +162,63 @@ class Flow:
         self.out[self.entry] = net.peak_rps[net.link_tenant[self.entry]] * net.per_request[self.entry]
         # what a loss wrote, to put back after it (masks: the compiled sweeps set them in place)
         self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
+        self._link_scratch = np.zeros(n_l, bool)  # all False between uses
         self.cell_level = level
-        self._kernel_net = net_arrays(net, level)
-        self._kernel_state = State(*(getattr(self, k) for k in State._fields[:-2]),
-                                   touched_cell=self._touched["cell"], touched_link=self._touched["link"])
         self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
         self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
         self._fwd.mark(np.arange(n_c))
         self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
+        if self.compiled:
+            self._kernel_init()
         self._settle()
+        if self.compiled:
+            self._kernel_state_out()
+        # Cells still moving after MAX_ROUNDS are left where they are, as after a loss, and their marks
+        # dropped: left marked, the first loss evaluated would settle them further as part of its own, so
+        # its answer would depend on the order of evaluation (and, with workers, on the split). On the
+        # 100,000-service benchmark 200-300 cells, some past or near saturation, were still moving after
+        # 330 rounds: they cycle rather than settle slowly, so more rounds would not help.
+        self.base_unsettled = len(np.union1d(self._fwd.marked(), self._bwd.marked()))
+        self._fwd.clear()
+        self._bwd.clear()
         for mask in self._touched.values():
             mask[:] = False
         self.base = {k: getattr(self, k).copy() for k in (*_CELL, *_LINK, "w")}
+        if self.compiled:  # the base in the kernel's numbering, to restore from (its touched masks unused)
+            self._base_state = State(*(getattr(self._kernel_state, k).copy() for k in State._fields[:-2]),
+                                     touched_cell=self._touched["cell"], touched_link=self._touched["link"])
+
+    # ------------------------------------------------------------------ the compiled sweeps' numbering
+    def _kernel_init(self) -> None:
+        """The kernel's copy of the state, renumbered (flow_kernel.layout); from here on the dirty sets and
+        touched masks are in the kernel's numbering (every cell is marked, as before)."""
+        net, lay = self.net, layout(self.net)
+        self._lay = lay
+        self._kernel_net = net_arrays(lay.net, self.cell_level[lay.cell_old], cell_key=lay.cell_old)
+        old = self._old_index()
+        n_c, n_l, n_p = len(lay.cell_old), len(lay.link_old), len(lay.route_old)
+        self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
+        self._kernel_state = State(*(getattr(self, k)[old[k]] for k in State._fields[:-2]),
+                                   touched_cell=self._touched["cell"], touched_link=self._touched["link"])
+        self._fwd, self._bwd = _Dirty(n_c), _Dirty(n_c)
+        self._fwd.mark(np.arange(n_c))
+        self._bwd.mark(np.arange(n_c))
+        routes = _ranges(net.route_start[self.entry], net.route_start[self.entry + 1])
+        self._entry_routes = lay.route_new[routes]  # the entry links' routes, in _link_fail's order
+        self._entry_seg = _seg(net.route_start[self.entry + 1] - net.route_start[self.entry])
+
+    def _old_index(self) -> dict[str, np.ndarray]:
+        """Per State field, the FlowNet index of each of the kernel's elements."""
+        lay = self._lay
+        links = {"out", "calls", "fail", "thin", "call_time", "call_ok", "link_stale"}
+        return {k: lay.route_old if k == "w" else lay.link_old if k in links else lay.cell_old
+                for k in State._fields[:-2]}
+
+    def _kernel_state_out(self) -> None:
+        """The kernel's state back into this object's arrays, in the FlowNet's numbering."""
+        for k, idx in self._old_index().items():
+            getattr(self, k)[idx] = getattr(self._kernel_state, k)
 
     # ------------------------------------------------------------------ outcomes
     def tenant_ok(self) -> np.ndarray:
@@ -175,15 +228,18 @@ class Flow:
         return np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * ok,
                            minlength=len(net.tenants))
 
-    def service_ok(self, services: np.ndarray) -> np.ndarray:
-        """Share of each given service's arrivals served (1 with no arrivals and some capacity), float[n]."""
+    def service_ok(self, services: np.ndarray, state: tuple | None = None) -> np.ndarray:
+        """Share of each given service's arrivals served (1 with no arrivals and some capacity), float[n].
+        ``state``: (lam, succ, alive, index of each FlowNet cell in them) instead of this object's arrays."""
         net = self.net
         lo, hi = net.svc_start[services], net.svc_start[services + 1]
         cells = _ranges(lo, hi)
         seg = _seg(hi - lo)
-        lam = np.bincount(seg, self.lam[cells], minlength=len(services))
-        good = np.bincount(seg, self.lam[cells] * self.succ[cells], minlength=len(services))
-        cap = np.bincount(seg, net.workers[cells] * self.alive[cells], minlength=len(services))
+        lam_a, succ_a, alive_a, at = (self.lam, self.succ, self.alive, None) if state is None else state
+        k = cells if at is None else at[cells]
+        lam = np.bincount(seg, lam_a[k], minlength=len(services))
+        good = np.bincount(seg, lam_a[k] * succ_a[k], minlength=len(services))
+        cap = np.bincount(seg, net.workers[cells] * alive_a[k], minlength=len(services))
         return np.where(lam > 0, good / np.where(lam > 0, lam, 1.0), (cap > 0).astype(float))
 
     def entry_share_by_cell(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,18 +256,58 @@ class Flow:
         The state is restored afterwards, so losses are evaluated one at a time from the base.
         """
         net = self.net
-        cells = np.unique(cells)
+        if np.any(cells[1:] <= cells[:-1]):  # a component's cells come sorted and unique
+            cells = np.unique(cells)
+        if self.compiled:
+            return self._lose_compiled(cells, share)
         self._write("cell", cells, alive=self.alive[cells] * (1.0 - share))
         self._fwd.mark(cells)
         self._bwd.mark(cells)
         into = net.in_route[_ranges(net.in_start[cells], net.in_start[cells + 1])]
-        links = np.unique(net.route_link[into])
+        seen = self._link_scratch  # the links routing into the lost cells, once each, in order (a mask and a
+        seen[net.route_link[into]] = True  # scan: cheaper than np.unique's sort for a provider's 100,000s)
+        links = np.flatnonzero(seen)
+        seen[links] = False
         self._write("link", links, link_stale=True)  # a lost callee rejects at once
         self._reweigh(links)
         self._settle()
         tenants = self.tenant_ok()
-        services = np.unique(net.cell_service[np.flatnonzero(self._touched["cell"])])
+        services = net.cell_service[np.flatnonzero(self._touched["cell"])]  # sorted: cells grouped by service
+        first = np.ones(len(services), bool)
+        first[1:] = services[1:] != services[:-1]
+        services = services[first]
         result = tenants, services, self.service_ok(services)
+        self._restore()
+        return result
+
+    def _lose_compiled(self, cells: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """lose() on the kernel's state (its numbering): the same steps, the same numbers; this object's
+        arrays stay at the base."""
+        net, lay, kn, st = self.net, self._lay, self._kernel_net, self._kernel_state
+        kc = lay.cell_new[cells]
+        st.alive[kc] = st.alive[kc] * (1.0 - share)
+        st.touched_cell[kc] = True
+        self._fwd.mark(kc)
+        self._bwd.mark(kc)
+        into = kn.in_route[_ranges(kn.in_start[kc], kn.in_start[kc + 1])]
+        seen = self._link_scratch
+        seen[kn.route_link[into]] = True
+        links = np.flatnonzero(seen)
+        seen[links] = False
+        st.link_stale[links] = True  # a lost callee rejects at once
+        st.touched_link[links] = True
+        self._reweigh(links)
+        self._settle()
+        r = self._entry_routes
+        fail = np.clip(1.0 - np.bincount(self._entry_seg, st.w[r] * st.succ[kn.route_cell[r]],
+                                         minlength=len(self.entry)), 0.0, 1.0)  # _link_fail(entry)
+        tenants = np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * (1.0 - fail),
+                              minlength=len(net.tenants))
+        services = net.cell_service[np.sort(lay.cell_old[np.flatnonzero(st.touched_cell)])]
+        first = np.ones(len(services), bool)
+        first[1:] = services[1:] != services[:-1]
+        services = services[first]
+        result = tenants, services, self.service_ok(services, state=(st.lam, st.succ, st.alive, lay.cell_new))
         self._restore()
         return result
 
@@ -221,6 +317,13 @@ class Flow:
             getattr(self, name)[idx] = v
 
     def _restore(self) -> None:
+        if self.compiled:
+            restore(self._kernel_state, self._base_state, *(np.flatnonzero(self._touched[k])
+                                                            for k in ("cell", "link", "route")),
+                    self._touched["route"])
+            self._fwd.clear()
+            self._bwd.clear()
+            return
         arrays = {"cell": _CELL, "link": _LINK, "route": ("w",)}
         for kind, names in arrays.items():
             idx = np.flatnonzero(self._touched[kind])
@@ -233,6 +336,11 @@ class Flow:
     # ------------------------------------------------------------------ routing
     def _reweigh(self, links: np.ndarray) -> None:
         """Route weights of ``links`` from the cells' healthy shares (engine/network.py route_weights)."""
+        if self.compiled and hasattr(self, "_base_state"):  # (the base's, over every link, in numpy)
+            fwd, bwd = reweigh(links, self._kernel_net, self._kernel_state, TOL, self._touched["route"])
+            self._fwd.mark(fwd)
+            self._bwd.mark(bwd)
+            return
         net = self.net
         counts = net.route_start[links + 1] - net.route_start[links]
         routes = _ranges(net.route_start[links], net.route_start[links + 1])
@@ -271,10 +379,10 @@ class Flow:
     def _settle(self) -> None:
         """Alternate load (down) and success (up) sweeps until no cell is dirty."""
         if self.compiled:
-            settle(self._kernel_net, self._kernel_state, self._fwd.mask, self._bwd.mask, self._fwd.marked(),
-                   self._bwd.marked(), MAX_ROUNDS, TOL, self.queueing)
-            self._fwd.resync()
-            self._bwd.resync()
+            fwd_left, bwd_left = settle(self._kernel_net, self._kernel_state, self._fwd.mask, self._bwd.mask,
+                                        self._fwd.indices(), self._bwd.indices(), MAX_ROUNDS, TOL, self.queueing)
+            self._fwd.resync(fwd_left)
+            self._bwd.resync(bwd_left)
             return
         for _ in range(MAX_ROUNDS):
             if not (self._fwd.pending or self._bwd.pending):
