@@ -96,9 +96,14 @@ class ControlLoop:
         c = self.c
         dt = t - self._t_prev
 
+        seen: dict[bytes, np.ndarray] = {}  # monitors, blind spots and probe paths often name one service
+
         def service_failed(cells: np.ndarray) -> np.ndarray:
-            arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
-            return failed_share(arr, good, cap[:, cells].mean(axis=1))
+            key = cells.tobytes()
+            if key not in seen:
+                arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
+                seen[key] = failed_share(arr, good, cap[:, cells].mean(axis=1))
+            return seen[key]
 
         for i, m in enumerate(c.monitors):
             if m.tenant >= 0:

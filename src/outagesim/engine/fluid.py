@@ -207,12 +207,14 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         lost = np.where(cap < self.cap_prev, 1.0 - cap / np.maximum(self.cap_prev, _EPS), 0.0)
         lost_work = 0.0
         if np.any(lost > 0):
-            lf = lost[su.layout.flow_cell][:, :, None]
-            gone_q, gone_s = self.q * lf, self.s * lf
-            self.q -= gone_q
-            self.s -= gone_s
+            lf = lost[su.layout.flow_cell]
+            rows = np.flatnonzero(lf.any(axis=1))  # only the flows of cells that lost instances
+            lf = lf[rows][:, :, None]
+            gone_q, gone_s = self.q[rows] * lf, self.s[rows] * lf
+            self.q[rows] -= gone_q
+            self.s[rows] -= gone_s
             lost_work = gone_q.sum() + gone_s.sum()
-            fails += np.einsum("frb,frbk->frk", (gone_q + gone_s) * su.in_time, self.mix)
+            fails[rows] += np.einsum("frb,frbk->frk", (gone_q + gone_s) * su.in_time[rows], self.mix[rows])
         if self.has_cache:
             self.warmth = restore(self.warmth, self.cap_prev, cap)
         self.cap_prev = cap
@@ -258,6 +260,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         slot = self.step_index % self.su.n_slots
         self._pending += self.delay[:, :, slot, :]
         self.delay[:, :, slot, :] = 0.0
+        if not moving.any():
+            return self._pending[:, :0]
         due = np.where(moving[None, :, None], self._pending, 0.0)
         self._pending[:, moving] = 0.0
         return due

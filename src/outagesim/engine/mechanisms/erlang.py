@@ -84,6 +84,9 @@ class BusyTable:
         c = c[c > 0]
         if c.size == 0:
             return
+        hi = np.clip(np.searchsorted(_C_KNOTS, c), 1, len(_C_KNOTS) - 1)
+        if self._done[hi - 1].all() and self._done[hi].all():  # the usual case: nothing new (no sort)
+            return
         hi = np.clip(np.searchsorted(_C_KNOTS, np.unique(c)), 1, len(_C_KNOTS) - 1)
         for k in np.unique(np.concatenate([hi - 1, hi])):
             if not self._done[k]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..controls import FleetSpec
+from ..controls import ArtifactSpec, FleetSpec
 
 
 def online_share(online: np.ndarray, hour: float) -> float:
@@ -53,39 +53,53 @@ class FleetState:
 def fleet_step(spec: FleetSpec, st: FleetState, t: float, dt: float, online: float) -> list[tuple[str, int, str]]:
     """Advance one fleet over [t, t + dt) in place; returns events (kind, replica, detail)."""
     events: list[tuple[str, int, str]] = []
-    wave_share = np.diff(np.concatenate([[0.0], spec.waves]))
     fix_out = np.ones_like(st.plain, bool)
     repair_from = np.full_like(st.plain, np.inf)
     for i, a in enumerate(spec.artifacts):
         if t < a.start_s:
             continue
         live = t < st.withdrawn[i]
-        opens = a.start_s + np.arange(len(spec.waves)) * spec.bake_s
-        open_now = live[:, None] & (t >= opens)[None, :]
-        before = st.received[i]
-        new = np.where(open_now, np.maximum(before, online) - before, 0.0)
-        st.received[i] = before + new
-        crash = (new * wave_share[None, :]).sum(axis=1) * spec.hosts * a.crash_share
-        st.plain += crash * (1.0 - spec.encrypted)
-        st.encrypted += crash * spec.encrypted
-        st.crashed_by[i] += crash
-        if len(spec.waves) > 1:
-            first_open = (before == 0) & (new > 0)
-            for r, w in zip(*np.nonzero(first_open), strict=True):
-                events.append(("rollout_wave", int(r), f"{a.name}: wave {w + 1} of {len(spec.waves)}"))
-        if np.isfinite(spec.rollback_at):
-            got = (st.received[i] * wave_share[None, :]).sum(axis=1) * spec.hosts
-            ratio = st.crashed_by[i] / np.maximum(got, 1e-12)
-            newly = np.isnan(st.seen[i]) & (ratio >= spec.rollback_at) & (got > 0)
-            st.seen[i] = np.where(newly, t, st.seen[i])
-            pulled = live & (t >= st.seen[i] + spec.rollback_delay_s)
-            st.withdrawn[i] = np.where(pulled, t, st.withdrawn[i])
-            for r in np.flatnonzero(pulled):
-                events.append(("rollout_rolled_back", int(r), f"{a.name}: {st.crashed_by[i][r]:.0f} hosts crashed"))
+        if live.any():  # withdrawn everywhere, it crashes nothing more and its rollback is decided
+            _serve(spec, st, i, a, t, live, online, events)
         fix_out &= t >= st.withdrawn[i]
         repair_from = np.where(np.isfinite(repair_from), np.maximum(repair_from, st.withdrawn[i]), st.withdrawn[i])
     if not spec.artifacts:
         return events
+    _heal_and_repair(spec, st, t, dt, fix_out, repair_from)
+    return events
+
+
+def _serve(spec: FleetSpec, st: FleetState, i: int, a: ArtifactSpec, t: float, live: np.ndarray,
+           online: float, events: list[tuple[str, int, str]]) -> None:
+    """Artifact ``i`` reaches the hosts of its open waves that are online; a rollout pulls it back."""
+    wave_share = np.diff(np.concatenate([[0.0], spec.waves]))
+    opens = a.start_s + np.arange(len(spec.waves)) * spec.bake_s
+    open_now = live[:, None] & (t >= opens)[None, :]
+    before = st.received[i]
+    new = np.where(open_now, np.maximum(before, online) - before, 0.0)
+    st.received[i] = before + new
+    crash = (new * wave_share[None, :]).sum(axis=1) * spec.hosts * a.crash_share
+    st.plain += crash * (1.0 - spec.encrypted)
+    st.encrypted += crash * spec.encrypted
+    st.crashed_by[i] += crash
+    if len(spec.waves) > 1:
+        first_open = (before == 0) & (new > 0)
+        for r, w in zip(*np.nonzero(first_open), strict=True):
+            events.append(("rollout_wave", int(r), f"{a.name}: wave {w + 1} of {len(spec.waves)}"))
+    if np.isfinite(spec.rollback_at):
+        got = (st.received[i] * wave_share[None, :]).sum(axis=1) * spec.hosts
+        ratio = st.crashed_by[i] / np.maximum(got, 1e-12)
+        newly = np.isnan(st.seen[i]) & (ratio >= spec.rollback_at) & (got > 0)
+        st.seen[i] = np.where(newly, t, st.seen[i])
+        pulled = live & (t >= st.seen[i] + spec.rollback_delay_s)
+        st.withdrawn[i] = np.where(pulled, t, st.withdrawn[i])
+        for r in np.flatnonzero(pulled):
+            events.append(("rollout_rolled_back", int(r), f"{a.name}: {st.crashed_by[i][r]:.0f} hosts crashed"))
+
+
+def _heal_and_repair(spec: FleetSpec, st: FleetState, t: float, dt: float, fix_out: np.ndarray,
+                     repair_from: np.ndarray) -> None:
+    """Once no artifact is served, reboots heal some crashed hosts and staff repair the rest."""
     crashed = st.crashed()
     heal = np.where(fix_out, crashed * (1.0 - np.exp(-spec.fix_per_reboot * dt / spec.reboot_s)), 0.0)
     share_plain = np.where(crashed > 0, st.plain / np.maximum(crashed, 1e-300), 0.0)
@@ -100,4 +114,3 @@ def fleet_step(spec: FleetSpec, st: FleetState, t: float, dt: float, online: flo
     st.plain -= fix_plain
     st.encrypted -= fix_enc
     st.repaired += fix_plain + fix_enc
-    return events
