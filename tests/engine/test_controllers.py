@@ -342,3 +342,14 @@ def test_active_active_shifts_back_after_a_long_outage():
     back = int((60.0 + 1800.0 + 300.0) / 10.0)
     assert east[back:].min() > 0.4 * 200.0
     assert rec.get("tenant", "users", "goodput")[0][back:].min() > 0.95 * 400
+
+
+def test_a_trickle_below_the_traffic_floor_is_no_evidence_of_failure():
+    """failed_share: arrivals at or below the floor are no traffic (healthy while the cell has capacity,
+    failed without); just above it, their failures count in full."""
+    from outagesim.engine.mechanisms.monitor import failed_share
+
+    arrivals, goodput = np.array([1e-3, 1e-3, 2e-3]), np.zeros(3)
+    cap = np.array([1.0, 0.0, 1.0])
+    assert failed_share(arrivals, goodput, cap, floor=np.full(3, 1.5e-3)).tolist() == [0.0, 1.0, 1.0]
+    assert failed_share(arrivals, goodput, cap).tolist() == [1.0, 1.0, 1.0]  # the old 1e-9 floor

@@ -129,6 +129,15 @@ def test_nlb_capacity_removal_follows_the_network_state_backlog(counterfactuals)
     assert t["late-throttle"]["back"] > t["base"]["back"] + HOUR
 
 
+def test_the_health_checker_removes_nothing_before_the_network_state_backlog(replay):
+    """Before the backlog the checker's probe path sees no traffic worth judging: while DWFM's queue
+    builds, only a vanishing trickle (~10^-6) of launches reaches it (monitor.py's TRAFFIC_FLOOR; this
+    trickle, failing, made the checker pull 30-57% of the NLB at 07:00-07:15 before the floor)."""
+    results, _ = replay
+    t = _t(results, "base")
+    assert _removed(results, "base")[t < at("12:00")].max() < 0.01
+
+
 def test_the_named_tenants_that_go_down_and_those_that_do_not(replay):
     """Apps on DynamoDB in us-east-1 and UK sites signing in through STS go down within minutes; Reddit
     (DynamoDB soft) only in the NLB phase; Netflix (active-active) never; Disney+ fails over west."""

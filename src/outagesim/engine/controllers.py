@@ -26,7 +26,7 @@ from .mechanisms.autoscaler import scale_step
 from .mechanisms.dns import unresolved_share
 from .mechanisms.fleet import FleetState, fleet_step, online_share
 from .mechanisms.health_check import health_step, probe_failure
-from .mechanisms.monitor import BLIND_AT, failed_share, monitor_step
+from .mechanisms.monitor import BLIND_AT, TRAFFIC_FLOOR, failed_share, monitor_step
 from .network import Network
 
 QUIET_SHARE = 1e-3  # a health checker below this looks-bad and removed share is at rest
@@ -53,6 +53,8 @@ class ControlLoop:
         self._fo_done = [np.zeros(r, bool) for _ in controls.failovers]
         self._fo_health = [np.ones((r, len(f.links))) for f in controls.failovers]
         self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
+        # what each cell could serve, req/s (nominal): the scale below which arrivals are no traffic
+        self._serves_rps = net.instances * net.concurrency / np.maximum(net.service_time_mean, 1e-12)
         self._launches: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in controls.autoscalers]
         self._busy_acc = [np.zeros(r) for _ in controls.autoscalers]  # busy share x time since the last decision
         self._judged_from = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
@@ -102,7 +104,8 @@ class ControlLoop:
             key = cells.tobytes()
             if key not in seen:
                 arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
-                seen[key] = failed_share(arr, good, cap[:, cells].mean(axis=1))
+                floor = np.maximum(TRAFFIC_FLOOR * self._serves_rps[:, cells].sum(axis=1) * dt, 1e-9)
+                seen[key] = failed_share(arr, good, cap[:, cells].mean(axis=1), floor)
             return seen[key]
 
         for i, m in enumerate(c.monitors):

@@ -12,13 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 BLIND_AT = 0.5  # a dependency failing this share of its work carries no monitoring data
+TRAFFIC_FLOOR = 1e-5  # arrivals below this share of what a service could serve are no traffic to judge
 
 
-def failed_share(arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """Share of arriving work that did not succeed in time, float[...]; a cell with no arrivals counts
-    as failed when it has no capacity (its callers could not reach it), else as healthy."""
+def failed_share(arrivals: np.ndarray, goodput: np.ndarray, cap: np.ndarray,
+                 floor: np.ndarray | float = 1e-9) -> np.ndarray:
+    """Share of arriving work that did not succeed in time, float[...]; with arrivals at or below
+    ``floor`` (no traffic), a cell counts as failed when it has no capacity (its callers could not
+    reach it), else as healthy.
+
+    A service's floor is ``TRAFFIC_FLOOR`` of its nominal throughput over the window: the fluid's tail
+    of a starved caller (10^-6 of its launches, AWS October 2025) is not a probe's evidence; without the
+    floor such a trickle, failing, made the NLB health checker pull 30-57% of healthy capacity.
+    """
     idle = np.where(cap < 0.5, 1.0, 0.0)
-    return np.where(arrivals > 1e-9, np.clip(1.0 - goodput / np.maximum(arrivals, 1e-12), 0.0, 1.0), idle)
+    return np.where(arrivals > floor, np.clip(1.0 - goodput / np.maximum(arrivals, 1e-12), 0.0, 1.0), idle)
 
 
 def monitor_step(failing: np.ndarray, blind: np.ndarray, since: np.ndarray, t: float, *, threshold: float,
