@@ -70,7 +70,7 @@ class State(NamedTuple):
     soj: np.ndarray
     succ: np.ndarray
     step: np.ndarray
-    trend: np.ndarray
+    trend: np.ndarray  # direction of the hold's last move x the ceiling of its step (Flow._damped)
     out: np.ndarray
     calls: np.ndarray
     fail: np.ndarray
@@ -396,9 +396,15 @@ def _backward(x, net, st, tol, queueing, fwd, fbuf, fcount, bwd, bbuf, bcount):
         old = hold_now[c]
         ratio = 0.0 if target == old and np.isfinite(old) else np.log(target / old)  # log(1) is exactly 0
         sign = _sign(ratio)
-        step[c] = 0.5 * step[c] if sign * trend[c] < 0.0 else _minimum(1.0, 1.1 * step[c])
+        tr = trend[c]
+        ceiling = abs(tr) if tr != 0.0 else 1.0  # the most the step may grow back to: halved at each reversal
+        if sign * tr < 0.0:
+            ceiling = 0.5 * ceiling
+            step[c] = 0.5 * step[c]
+        else:
+            step[c] = _minimum(ceiling, 1.1 * step[c])
         if sign != 0.0:
-            trend[c] = sign
+            trend[c] = sign * ceiling
         touched_cell[c] = True
         move = step[c] * ratio
         hold = old * (1.0 if move == 0.0 else np.exp(move))  # a hold at its target (a leaf's) stays: no exp
