@@ -65,6 +65,13 @@ _CELL = ("alive", "lam", "hold", "soj", "succ", "step", "trend", "lam_sum", "lam
 _LINK = ("out", "calls", "fail", "thin", "call_time", "call_ok", "link_stale")
 
 
+def _distinct(sorted_ids: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array (np.unique without its sort)."""
+    first = np.ones(len(sorted_ids), bool)
+    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    return sorted_ids[first]
+
+
 def _seg(counts: np.ndarray) -> np.ndarray:
     """Segment id of each element when segment i has counts[i] elements."""
     return np.repeat(np.arange(len(counts)), counts)
@@ -277,18 +284,12 @@ class Flow:
         self._fwd.mark(cells)
         self._bwd.mark(cells)
         into = net.in_route[_ranges(net.in_start[cells], net.in_start[cells + 1])]
-        seen = self._link_scratch  # the links routing into the lost cells, once each, in order (a mask and a
-        seen[net.route_link[into]] = True  # scan: cheaper than np.unique's sort for a provider's 100,000s)
-        links = np.flatnonzero(seen)
-        seen[links] = False
+        links = self._once(net.route_link[into])  # the links routing into the lost cells
         self._write("link", links, link_stale=True)  # a lost callee rejects at once
         self._reweigh(links)
         self._settle()
         tenants = self.tenant_ok()
-        services = net.cell_service[np.flatnonzero(self._touched["cell"])]  # sorted: cells grouped by service
-        first = np.ones(len(services), bool)
-        first[1:] = services[1:] != services[:-1]
-        services = services[first]
+        services = _distinct(net.cell_service[np.flatnonzero(self._touched["cell"])])  # cells grouped by service
         result = tenants, services, self.service_ok(services)
         self._restore()
         return result
@@ -303,10 +304,7 @@ class Flow:
         self._fwd.mark(kc)
         self._bwd.mark(kc)
         into = kn.in_route[_ranges(kn.in_start[kc], kn.in_start[kc + 1])]
-        seen = self._link_scratch
-        seen[kn.route_link[into]] = True
-        links = np.flatnonzero(seen)
-        seen[links] = False
+        links = self._once(kn.route_link[into])
         st.link_stale[links] = True  # a lost callee rejects at once
         st.touched_link[links] = True
         self._reweigh(links)
@@ -316,13 +314,19 @@ class Flow:
                                          minlength=len(self.entry)), 0.0, 1.0)  # _link_fail(entry)
         tenants = np.bincount(net.link_tenant[self.entry], net.per_request[self.entry] * (1.0 - fail),
                               minlength=len(net.tenants))
-        services = net.cell_service[np.sort(lay.cell_old[np.flatnonzero(st.touched_cell)])]
-        first = np.ones(len(services), bool)
-        first[1:] = services[1:] != services[:-1]
-        services = services[first]
+        services = _distinct(net.cell_service[np.sort(lay.cell_old[np.flatnonzero(st.touched_cell)])])
         result = tenants, services, self.service_ok(services, state=(st.lam, st.succ, st.alive, lay.cell_new))
         self._restore()
         return result
+
+    def _once(self, links: np.ndarray) -> np.ndarray:
+        """``links`` once each, in order: a mask and a scan, cheaper than np.unique's sort for the
+        100,000s of links into a provider's cells."""
+        seen = self._link_scratch
+        seen[links] = True
+        out = np.flatnonzero(seen)
+        seen[out] = False
+        return out
 
     def _write(self, kind: str, idx: np.ndarray, **values: np.ndarray) -> None:
         self._touched[kind][idx] = True
