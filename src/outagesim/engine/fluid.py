@@ -179,7 +179,7 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         h_bin = np.where(self.coarse, k_c * dt, dt)
         self.coarse_bins += int(self.coarse.sum())
         if not moving.any():  # inside every replica's coarse step: keep the retries falling due, nothing else
-            self._retries_due(moving)
+            self._hold_retries()
             self.ledger = {"arrivals": 0.0, "completed": 0.0, "rejected": 0.0, "dropped": 0.0, "lost": 0.0}
             self.step_index += 1
             return
@@ -255,13 +255,15 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self._update_fine(moving)
         self.step_index += 1
 
-    def _retries_due(self, moving: np.ndarray) -> np.ndarray:
-        """Retries falling due in this bin, plus those held since a ``moving`` replica's coarse step began."""
+    def _hold_retries(self) -> None:
+        """Retries falling due in this bin join those held for replicas in a coarse step."""
         slot = self.step_index % self.su.n_slots
         self._pending += self.delay[:, :, slot, :]
         self.delay[:, :, slot, :] = 0.0
-        if not moving.any():
-            return self._pending[:, :0]
+
+    def _retries_due(self, moving: np.ndarray) -> np.ndarray:
+        """Retries falling due in this bin, plus those held since a ``moving`` replica's coarse step began."""
+        self._hold_retries()
         due = np.where(moving[None, :, None], self._pending, 0.0)
         self._pending[:, moving] = 0.0
         return due
