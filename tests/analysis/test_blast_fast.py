@@ -61,9 +61,9 @@ def test_fast_losses_restore_the_base_exactly():
 
 
 def test_the_kernel_numbers_cells_by_zone_keeping_every_order_that_makes_floats():
-    """flow_kernel.layout: cells by zone; each cell's links, each link's routes and each cell's inbound
+    """flow_arrays.layout: cells by zone; each cell's links, each link's routes and each cell's inbound
     routes in the FlowNet's order (mapped); entry links keep their indices."""
-    from outagesim.analysis.flow_kernel import layout
+    from outagesim.analysis.flow_arrays import layout
 
     net = StaticBlast(random_model(3), compiled=False).net
     lay = layout(net)

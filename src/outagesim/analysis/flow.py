@@ -54,7 +54,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow_kernel import State, layout, net_arrays, restore, reweigh, settle
+from .flow_arrays import State, layout, net_arrays
+from .flow_kernel import restore, reweigh, settle
 from .flow_net import FlowNet
 from .graph import _ranges
 
@@ -211,7 +212,7 @@ class Flow:
 
     # ------------------------------------------------------------------ the compiled sweeps' numbering
     def _kernel_init(self) -> None:
-        """The kernel's copy of the state, renumbered (flow_kernel.layout); from here on the dirty sets and
+        """The kernel's copy of the state, renumbered (flow_arrays.layout); from here on the dirty sets and
         touched masks are in the kernel's numbering (every cell is marked, as before)."""
         net, lay = self.net, layout(self.net)
         self._lay = lay
