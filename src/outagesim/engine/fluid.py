@@ -60,7 +60,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self.steps_per_record = steps_per_record
         self.net = net
         self.noise = noise
-        self.su: Setup = build_setup(net, self.dt)
+        self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
+        self.su: Setup = build_setup(net, self.dt, spread_bins=self.coarse_k)
         su = self.su
         r = net.replicas
         n_f, n_c, n_l = len(su.layout.flow_edge), len(net.cells), len(su.link_edge)
@@ -99,7 +100,6 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self._bounced = np.zeros((n_l, r, k))  # calls controllers turned away, per link and attempt number
         self._link_failed = np.zeros((n_l, r))
         self._t = 0.0
-        self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
         self.coarse = np.zeros(r, bool)  # replicas in a coarse step of coarse_k bins (aligned windows)
         self.coarse_bins = 0  # replica-bins covered by coarse steps (for the run info)
         self.updates = 0  # calls of the cell kernels that moved at least one replica
@@ -354,7 +354,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         link_succ = np.empty((len(su.link_edge), r))
         final = np.empty((len(su.link_edge), r))
         resolve(fails, succ, outcome_n, outcome_lat, self.share, su.route_link, su.route_flow, su.link_allowed,
-                su.link_slots, self.delay, self.step_index, self._alpha(h_r), self.st_fail, self.st_done,
+                su.link_slots, self.delay, self.step_index, np.maximum(np.rint(h_r / self.dt), 1).astype(np.int64),
+                self._alpha(h_r), self.st_fail, self.st_done,
                 self.st_final, self.st_end, self.st_lat, self.st_lat_n, link_succ, final, su.link_budget_ratio,
                 su.link_budget_cap, self.budget,
                 self._first, self._denied, self._blocked, self._link_failed, self._bounced)

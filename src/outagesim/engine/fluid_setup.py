@@ -76,7 +76,10 @@ class Setup:
     entry_links: np.ndarray
 
 
-def build_setup(net: Network, dt: float) -> Setup:
+def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
+    """The engine's static arrays at bin width ``dt``. The retry delay line is ``spread_bins - 1`` slots
+    longer than the longest backoff needs, so the retries of an update spanning that many bins (a coarse
+    step) can fall due spread over as many bins as their failures were (``link_kernel.resolve``)."""
     lay = build_layout(net)
     order = lay.cell_order
 
@@ -91,7 +94,7 @@ def build_setup(net: Network, dt: float) -> Setup:
     ages = np.arange(n_bins)[None, None, :]
     expired = (ages >= t_bins[:, :, None]) & finite[:, :, None]
     k_max = int(net.max_attempts.max(initial=1))
-    n_slots = delay_slots(net, dt)
+    n_slots = delay_slots(net, dt) + max(spread_bins, 1) - 1
     link_edge = net.link_edge
     per_edge_slots = slot_weights(net, dt, n_slots)  # (E, M, K)
 

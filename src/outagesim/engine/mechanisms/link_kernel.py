@@ -119,12 +119,17 @@ def age(q, s, mix, tbins, finite, timeout_s, flow_cell, fails, o_n, o_lat, timeo
 
 
 @njit(cache=True)
-def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, alpha,
+def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slots, delay, step, spread, alpha,
             st_fail, st_done, st_final, st_end, st_lat, st_lat_n, link_succ, link_final,
             budget_ratio, budget_cap, budget, first, denied, blocked, link_failed, bounced):
     """Outcomes back to links, then retries into the delay line or final failures; link statistics.
 
     ``alpha`` is per replica (its sub-step over the statistics' time constant); 0 skips the replica.
+    ``spread`` is the bins each replica's update spans (1, or a coarse step's length): its failures
+    happened over that many bins, so their retries fall due spread evenly over as many, from the slot
+    the backoff gives onward. Put all in one slot, a coarse step's minute of retries would hit the first
+    fine bin after it at once (a spike that, measured in December 2021, set off 64 sub-steps a bin
+    for the 20 bins a finer split is kept).
     A link with a retry budget (``budget_ratio`` > 0) first adds ``budget_ratio`` tokens per first try
     sent since its last update (``first``, then cleared) up to ``budget_cap``; its retries then take one
     token each, and the share it has no tokens for becomes final failures (``denied``).
@@ -198,10 +203,16 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                     if grant < 1.0:
                         final += x * (1.0 - grant)
                         x *= grant
+                    n_sp = spread[r]
                     for j in range(1, m_n):
                         w = slots[lk, j, k + 1]
                         if w > 0.0:
-                            delay[lk, r, (step + j) % m_n, k + 1] += x * w
+                            if n_sp == 1:
+                                delay[lk, r, (step + j) % m_n, k + 1] += x * w
+                            else:
+                                xw = x * w / n_sp
+                                for i in range(n_sp):
+                                    delay[lk, r, (step + j + i) % m_n, k + 1] += xw
                 else:
                     final += x
             fast = blocked[lk, r]
