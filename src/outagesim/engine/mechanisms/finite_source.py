@@ -76,29 +76,54 @@ def closed_moments(tokens, c, log_r):
     return min(s_n / s_w, tokens), min(s_b / s_w, c), min(s_p / s_w, 1.0)
 
 
+@njit(cache=True, inline="always")
+def _excess(u, x, c, k_per_server, kq, tokens, closed, rows, knots):
+    """Content + completions - x at the state log r = u; also the closed law's moments there."""
+    m, b, p = closed_moments(tokens, c, u)
+    content = closed * (b + kq * (m - b))
+    if closed < 1.0:
+        rho = b / c
+        g = mean_in_system(rows, knots, rho, c) if rho < 1.0 else math.inf
+        content += (1.0 - closed) * (b + kq * (g - b))
+    return content + k_per_server * b - x, m, b, p
+
+
 @njit(cache=True)
 def solve_blended_cell(x, c, k_per_server, kq, tokens, closed, rows, knots):
     """Backward-Euler step whose stationary content mixes the open M/M/c and the closed loop.
 
     Content at a state: (1 − closed)·G_kq(ρ) + closed·M_kq, with ρ = busy/c and the kq scaling of
     the queue part as in ``cell_kernel.solve_cell``. The state is parametrised by log r of the closed
-    law (both parts rise with it), and content + completions = x is solved by bisection.
-    Returns (work left, busy workers, the closed part's mean queue, its P(all busy)).
+    law (both parts rise with it), and content + completions = x is solved on a bracket: halving while
+    it is wide or an end is infinite (the open part past ρ = 1), then the Illinois variant of regula
+    falsi (the end kept twice has its value halved, so both ends close in). It takes about a third of
+    the evaluations plain bisection took to the same 1e-9 (each sums the closed law, O(√N) terms).
+    Returns (work left, busy workers, the closed part's mean queue, its P(all busy)) at the bracket's
+    low end, where content + completions ≤ x.
     """
     lo, hi = -40.0, 40.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        m, b, _p = closed_moments(tokens, c, mid)
-        content = closed * (b + kq * (m - b))
-        if closed < 1.0:
-            rho = b / c
-            g = mean_in_system(rows, knots, rho, c) if rho < 1.0 else math.inf
-            content += (1.0 - closed) * (b + kq * (g - b))
-        if content + k_per_server * b > x:
-            hi = mid
+    f_lo, f_hi = -math.inf, math.inf
+    m_lo, b_lo, p_lo = closed_moments(tokens, c, lo)
+    kept = 0  # which end the last point replaced: -1 low, 1 high
+    u = 0.0
+    for _ in range(200):
+        f, m, b, p = _excess(u, x, c, k_per_server, kq, tokens, closed, rows, knots)
+        if f > 0.0:
+            hi, f_hi = u, f
+            if kept == 1:
+                f_lo *= 0.5
+            kept = 1
         else:
-            lo = mid
-        if hi - lo < 1e-9:
+            lo, f_lo = u, f
+            m_lo, b_lo, p_lo = m, b, p
+            if kept == -1:
+                f_hi *= 0.5
+            kept = -1
+        if hi - lo < 1e-9 or f == 0.0:
             break
-    m, b, p = closed_moments(tokens, c, lo)
-    return max(x - k_per_server * b, 0.0), b, kq * (m - b), p
+        u = 0.5 * (lo + hi)
+        if hi - lo < 8.0 and math.isfinite(f_lo) and math.isfinite(f_hi) and f_hi > f_lo:
+            s = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+            if lo < s < hi:
+                u = s
+    return max(x - k_per_server * b_lo, 0.0), b_lo, kq * (m_lo - b_lo), p_lo
