@@ -288,7 +288,8 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         miss = miss_share(su.cache_hit, self.warmth) if self.has_cache else None
         hold, fail, thin, calls_ok = call_effects(
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
-            su.link_per_request, call_s, self._ratio(self.st_final, self.st_end), miss)
+            su.link_per_request, call_s, self._ratio(self.st_final, self.st_end), own if miss is None else miss,
+            miss is not None)
         if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
             thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
             self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)

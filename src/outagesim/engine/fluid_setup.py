@@ -65,7 +65,7 @@ class Setup:
     closed_loop: np.ndarray  # (L,) bool: sync call from a service (its caller's workers wait on it)
     link_fan_out: np.ndarray  # (L, R) calls one caller worker can have open at once on the link
     link_allowed: np.ndarray  # (L, R) attempts allowed
-    link_backoffs: list[np.ndarray]  # mean backoff before attempt k+1, each (L, R)
+    link_backoffs: np.ndarray  # (K - 1, L, R) mean backoff before attempt k+1
     link_slots: np.ndarray  # (L, M, K) delay-line weights by new attempt index
     link_budget_ratio: np.ndarray  # (L,) retry tokens per first try (0: no budget)
     link_budget_cap: np.ndarray  # (L, R) tokens a link's bucket holds (Network.link_budget_cap)
@@ -128,7 +128,8 @@ def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
         link_fan_out=np.where(net.parallel[link_edge][:, None],
                               np.maximum(np.ascontiguousarray(net.per_request[:, link_edge].T), 1.0), 1.0),
         link_allowed=np.ascontiguousarray(attempts_allowed(net)[:, link_edge].T),
-        link_backoffs=[np.ascontiguousarray(mean_backoff_s(net, k)[:, link_edge].T) for k in range(1, k_max)],
+        link_backoffs=np.array([mean_backoff_s(net, k)[:, link_edge].T for k in range(1, k_max)]).reshape(
+            k_max - 1, len(link_edge), net.replicas),
         link_slots=per_edge_slots[link_edge],
         link_budget_ratio=net.budget_ratio[link_edge],
         link_budget_cap=np.ascontiguousarray(net.link_budget_cap().T),

@@ -32,76 +32,93 @@ def scatter_max(out, rows, values):
                 o[j] = v[j]
 
 
-def call_effects(
-    own_s: np.ndarray,  # (C, R) own work incl. injected latency
-    err_frac: np.ndarray,  # (C, R) injected error share
-    link_cell: np.ndarray,  # (L,) caller cell, -1 for entry links
-    link_order: np.ndarray,  # (L,) position among the caller's calls
-    link_sync: np.ndarray,  # (L,) bool
-    link_hard: np.ndarray,  # (L,) bool
-    link_parallel: np.ndarray,  # (L,) bool
-    per_request: np.ndarray,  # (L, R)
-    call_s: np.ndarray,  # (L, R) expected time on one call including retries
-    final_fail: np.ndarray,  # (L, R) share of calls that finally fail
-    miss: np.ndarray | None = None,  # (C, R) share of requests that make the calls (cache misses)
-):
+@njit(cache=True)
+def call_effects(own_s, err_frac, link_cell, link_order, link_sync, link_hard, link_parallel, per_request, call_s,
+                 final_fail, miss, has_miss):
     """Return (hold_s (C, R), fail_frac (C, R), thin (L, R), calls_ok (C, R)).
 
+    Per cell (C, R): ``own_s`` own work incl. injected latency, ``err_frac`` injected error share,
+    ``miss`` the share of requests that make the calls (cache misses; read only if ``has_miss``). Per link
+    (L,): ``link_cell`` the caller cell (-1 for entry links), ``link_order`` its position among the
+    caller's calls, ``link_sync``, ``link_hard``, ``link_parallel``; (L, R): ``per_request``, ``call_s``
+    the expected time on one call including retries, ``final_fail`` the share of calls that finally fail.
     ``calls_ok`` is the share of requests making the calls whose hard sync calls all succeed; with a
-    cache, only misses make them (``hold`` and ``fail`` average over hits and misses).
+    cache, only misses make them (``hold`` and ``fail`` average over hits and misses). Compiled: a few
+    hundred small array operations a cell update in numpy.
     """
-    svc = link_cell >= 0
-    hard_sync = svc & link_sync & link_hard
+    n_l, r_n = per_request.shape
+    n_c = own_s.shape[0]
     # per_request = n + frac: n calls always and one more with probability frac (as the request-level
     # engine draws them), so a lost callee called on 10% of requests fails 10% of them, not all
-    f = np.clip(final_fail, 0.0, 1 - 1e-12)
-    whole = np.floor(per_request)
-    log_ok = np.where(hard_sync[:, None], whole * np.log1p(-f) + np.log1p(-(per_request - whole) * f), 0.0)
-    # thinning: product over earlier hard sync calls of the same caller cell
-    thin = np.ones_like(per_request)
-    if np.any(hard_sync):
-        for order in range(1, int(link_order.max(initial=0)) + 1):
-            later = svc & (link_order == order)
-            if not np.any(later):
-                continue
-            acc = np.zeros_like(own_s)
-            earlier = hard_sync & (link_order < order)
-            scatter_add(acc, link_cell[earlier], log_ok[earlier])
-            thin[later] = np.exp(acc[link_cell[later]])
-    made = per_request if miss is None else per_request * np.where(svc[:, None], miss[np.maximum(link_cell, 0)], 1.0)
+    log_ok = np.zeros((n_l, r_n))
+    any_hard = False
+    max_order = 0
+    for lk in range(n_l):
+        max_order = max(max_order, link_order[lk])
+        if link_cell[lk] >= 0 and link_sync[lk] and link_hard[lk]:
+            any_hard = True
+            for r in range(r_n):
+                f = min(max(final_fail[lk, r], 0.0), 1 - 1e-12)
+                pr = per_request[lk, r]
+                whole = np.floor(pr)
+                log_ok[lk, r] = whole * np.log1p(-f) + np.log1p(-(pr - whole) * f)
+    # thinning: product over earlier hard sync calls of the same caller cell (hard-sync log_ok only: 0 else)
+    thin = np.ones((n_l, r_n))
+    if any_hard:
+        acc = np.empty((n_c, r_n))
+        for order in range(1, max_order + 1):
+            acc[:] = 0.0
+            for lk in range(n_l):
+                if link_cell[lk] >= 0 and link_order[lk] < order:
+                    for r in range(r_n):
+                        acc[link_cell[lk], r] += log_ok[lk, r]
+            for lk in range(n_l):
+                if link_cell[lk] >= 0 and link_order[lk] == order:
+                    for r in range(r_n):
+                        thin[lk, r] = np.exp(acc[link_cell[lk], r])
+    made = per_request.copy()
+    if has_miss:
+        for lk in range(n_l):
+            if link_cell[lk] >= 0:
+                for r in range(r_n):
+                    made[lk, r] *= miss[link_cell[lk], r]
     hold = along_calls(own_s, call_s, made, thin, link_cell, link_sync, link_parallel)
-    total_log_ok = np.zeros_like(own_s)
-    scatter_add(total_log_ok, link_cell[hard_sync], log_ok[hard_sync])
+    total_log_ok = np.zeros((n_c, r_n))
+    for lk in range(n_l):
+        if link_cell[lk] >= 0:
+            for r in range(r_n):
+                total_log_ok[link_cell[lk], r] += log_ok[lk, r]
     calls_ok = np.exp(total_log_ok)
-    if miss is None:
-        fail = 1.0 - (1.0 - err_frac) * calls_ok
-    else:
+    if has_miss:
         fail = 1.0 - (1.0 - err_frac) * (1.0 - miss + miss * calls_ok)
+    else:
+        fail = 1.0 - (1.0 - err_frac) * calls_ok
     return hold, fail, thin, calls_ok
 
 
-def along_calls(
-    own: np.ndarray,  # (C, R) the cell's own part
-    per_call: np.ndarray,  # (L, R) the quantity one call adds
-    per_request: np.ndarray,  # (L, R)
-    thin: np.ndarray,  # (L, R) share of requests that reach the call (earlier hard calls succeeded)
-    link_cell: np.ndarray,
-    link_sync: np.ndarray,
-    link_parallel: np.ndarray,
-) -> np.ndarray:
+@njit(cache=True)
+def along_calls(own, per_call, per_request, thin, link_cell, link_sync, link_parallel):
     """own + Σ over sequential sync calls + the largest parallel one, each × per_request × thin.
 
+    Per cell (C, R): ``own`` the cell's own part; per link (L, R): ``per_call`` the quantity one call
+    adds, ``thin`` the share of requests that reach the call (earlier hard calls succeeded).
     Used for the hold time (per_call = time on the call) and for its variance (per_call = the callee's
     sojourn variance), so both follow the same call structure.
     """
-    svc = link_cell >= 0
-    spent = per_request * thin * per_call
     total = own.copy()
-    seq = svc & link_sync & ~link_parallel
-    scatter_add(total, link_cell[seq], spent[seq])
-    par = svc & link_sync & link_parallel
-    if np.any(par):
-        longest = np.zeros_like(own)
-        scatter_max(longest, link_cell[par], spent[par])
+    longest = np.zeros_like(own)
+    any_parallel = False
+    for lk in range(link_cell.shape[0]):
+        c = link_cell[lk]
+        if c < 0 or not link_sync[lk]:
+            continue
+        if link_parallel[lk]:
+            any_parallel = True
+            for r in range(own.shape[1]):
+                longest[c, r] = max(longest[c, r], per_request[lk, r] * thin[lk, r] * per_call[lk, r])
+        else:
+            for r in range(own.shape[1]):
+                total[c, r] += per_request[lk, r] * thin[lk, r] * per_call[lk, r]
+    if any_parallel:
         total += longest
     return total

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from ..network import JITTER_EQUAL, JITTER_FULL, Network
 
@@ -81,11 +82,20 @@ def delay_slots(net: Network, dt: float) -> int:
     return int(math.ceil(longest / dt)) + 3
 
 
-def call_time(latency: np.ndarray, p_fail: np.ndarray, allowed: np.ndarray, backoffs: list[np.ndarray]):
-    """Expected time a caller spends on one call including retries: Σ_k p^k (ℓ + b_k)."""
+@njit(cache=True)
+def call_time(latency, p_fail, allowed, backoffs):
+    """Expected time a caller spends on one call including retries: Σ_k p^k (ℓ + b_k).
+
+    (L, R) arrays; ``backoffs[k - 1]`` is the mean backoff before attempt k + 1, float[K - 1, L, R].
+    """
     total = latency.copy()
-    reach = np.ones_like(p_fail)
-    for k, b in enumerate(backoffs, start=1):
-        reach = reach * p_fail * (allowed > k)
-        total += reach * (latency + b)
+    for lk in range(latency.shape[0]):
+        for r in range(latency.shape[1]):
+            reach = 1.0
+            lat = latency[lk, r]
+            t = lat
+            for k in range(backoffs.shape[0]):
+                reach = reach * p_fail[lk, r] * (1.0 if allowed[lk, r] > k + 1 else 0.0)
+                t += reach * (lat + backoffs[k, lk, r])
+            total[lk, r] = t
     return total
