@@ -146,3 +146,25 @@ def test_a_saturated_shedding_front_end_takes_coarse_steps():
     assert np.all(c <= f * 1.01 + 1.0)
     assert np.all(c[4:] >= f[2:-2] * 0.99 - 1.0)  # from the interval after the crash
     assert c.sum() >= 0.85 * f.sum()
+
+
+
+def test_a_coarse_steps_retries_fall_due_spread_over_the_bins_after_it():
+    """A steady 5% error share on ``back``: its callers retry all along, through coarse steps too. A coarse
+    step's failures happened over its whole length, so their retries fall due spread over as many bins
+    after it. The first fine bin after the last coarse step (the dip at 900 s is coming) then carries
+    about what the next ones do; with the retries of a 10 s step in one slot it carried 3.5x as much
+    (measured), the spike that set off 64 sub-steps a bin in the December 2021 replay."""
+    sc = night(10.0)
+    sc["faults"]["flaky"] = nets.fault("errors", "back", 0.0, None, fraction=0.05)
+    eng = FluidEngine(nets.build(light(sigma=0.0, uncertain=False), sc, replicas=1, seed=1), noise=False)
+    eng.warm_up()
+    arrivals, coarse = [], []
+    for n in range(int(895.0 / eng.dt)):
+        eng.step(n * eng.dt, None)
+        arrivals.append(eng.ledger["arrivals"])
+        coarse.append(bool(eng.coarse[0]))
+    first_fine = max(i for i, c in enumerate(coarse) if c) + 1
+    assert 400 < first_fine * eng.dt < 895, first_fine * eng.dt  # coarse steps, then fine bins before the dip
+    later = np.median(arrivals[first_fine + 1:first_fine + 20])
+    assert arrivals[first_fine] == pytest.approx(later, rel=0.1), (arrivals[first_fine], later)
