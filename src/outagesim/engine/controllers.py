@@ -193,6 +193,8 @@ class ControlLoop:
                 self._log_changes("tenant_shifted_away", "tenant_shifted_back", f"tenant:{name}",
                                   was[:, j] < 0.5, now[:, j] < 0.5, t, entry)
             return
+        if self._fo_done[i].all():  # moved to its standby in every replica, for good: nothing left to watch
+            return
         failing = failed_share(demand[:, fo.tenant], tenant_goodput[:, fo.tenant], np.ones(self.r))
         self._fo_since[i], switch = monitor_step(failing, np.zeros(self.r, bool), self._fo_since[i], t,
                                                  threshold=fo.threshold, sustain_s=fo.detect_s, sample=True)
