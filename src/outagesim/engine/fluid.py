@@ -33,6 +33,7 @@ import numpy as np
 from ..record import Event, RunRecord
 from .controllers import ControlLoop
 from .fluid_gates import LinkGates
+from .fluid_inputs import BinInputs
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
 from .fluid_steps import AdaptiveSteps, change_times, coarse_factor, shedding_leaves, sync_callers_and_below
@@ -45,12 +46,12 @@ from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
 from .mechanisms.link_kernel import age, inject, resolve
 from .mechanisms.retry import call_time
-from .network import Network, route_weights
+from .network import Network
 
 _EPS = 1e-12
 
 
-class FluidEngine(AdaptiveSteps, LinkGates):
+class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
     """Holds the state of one fluid run over every replica; ``run()`` steps it to the end."""
 
     def __init__(self, net: Network, *, noise: bool = True, stats_tau_s: float | None = None):
@@ -131,36 +132,6 @@ class FluidEngine(AdaptiveSteps, LinkGates):
         self._admit = None  # share of calls admitted per link this bin (controllers), float[L, R] or None
         self._entry = None  # tenants' entry shares after failover (controllers), float[L, R] or None
         self._bin = self._bin_totals(n_c, len(net.tenants), n_l, r) if self.control is not None else None
-
-    # ------------------------------------------------------------------ helpers
-    def _weights(self, t: float, control_cap: np.ndarray | None = None) -> np.ndarray:
-        """Route weights as the callers' load balancers see capacity: faults after ``lb_detect_s``,
-        controllers' changes (a target taken out, a restart) at once."""
-        view = self.net.capacity_factor(max(t - self.net.lb_detect_s, 0.0))
-        if control_cap is not None:
-            view = view * control_cap
-        key = view.tobytes()
-        if key != self._w_key:
-            self._w_key = key
-            self._w = np.ascontiguousarray(route_weights(self.net, view).T)  # (P, R)
-        return self._w
-
-    def _faults_at(self, t: float):
-        """Fault effects at t, recomputed only when t enters a new interval between change times."""
-        net, order = self.net, self.su.layout.cell_order
-        if self._effects is None or not (self._effects_t[0] <= t < self._effects_t[1]):
-            times = self._change_times
-            i = int(np.searchsorted(times, t, side="right"))
-            lo = times[i - 1] if i > 0 else -np.inf
-            hi = times[i] if i < len(times) else np.inf
-            self._effects_t = (lo, hi)
-            self._effects = (
-                np.ascontiguousarray(net.capacity_factor(t)[:, order].T),
-                np.ascontiguousarray(net.added_latency(t)[:, order].T),
-                np.ascontiguousarray(net.error_fraction(t)[:, order].T),
-                self._weights(t),
-            )
-        return self._effects
 
     # ------------------------------------------------------------------ one step
     def step(self, t: float, rec: Recorder | None, faults: bool = True, noisy: bool = True) -> None:
@@ -386,15 +357,6 @@ class FluidEngine(AdaptiveSteps, LinkGates):
     def _lat(self) -> np.ndarray:
         """Mean latency of one attempt per link (0 before any outcome: warm-up fills it in)."""
         return np.where(self.st_lat_n > _EPS, self.st_lat / np.maximum(self.st_lat_n, _EPS), 0.0)
-
-    def _normals(self, noisy: bool):
-        if not (self.noise and noisy) or len(self.net.tenants) == 0:
-            return None
-        n_t = len(self.net.tenants)
-        gen = np.random.Generator(np.random.Philox(key=np.array([self.net.seed, self.step_index], np.uint64)))
-        first = self.net.first_replica
-        z = gen.standard_normal((first + self.net.replicas, 2 * n_t))[first:]  # row k = replica k, whatever R is
-        return z[:, :n_t].T, z[:, n_t:].T
 
     # ------------------------------------------------------------------ the run
     def warm_up(self) -> None:
