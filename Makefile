@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Re-install only when the dependencies change.
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test fidelity lint bench
+.PHONY: venv demo test fidelity lint bench clean-kernels
 
 venv: $(STAMP)
 
@@ -32,3 +32,9 @@ bench: venv
 	$(BIN)/python bench/engine_speed.py
 	$(BIN)/python bench/blast_radius.py
 	$(BIN)/python bench/replays.py
+
+# numba's on-disk cache checks only the file a compiled function is in: after editing a kernel that
+# another file's kernel calls (finite_source.py, erlang_table.py: called by cell_kernel.py), its
+# callers would keep running the old code until this is run.
+clean-kernels:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete
