@@ -1,5 +1,8 @@
 """The public names are exactly what ``outagesim.__init__`` exports."""
 
+import subprocess
+import sys
+
 import outagesim
 
 EXPECTED = {
@@ -34,3 +37,18 @@ def test_one_error_root():
                 outagesim.StoreError, outagesim.UnknownComponent,
                 outagesim.ReportError):
         assert issubclass(cls, outagesim.OutagesimError)
+
+
+def test_no_export_is_hidden_by_a_submodule_of_its_name():
+    """With every submodule imported first, each exported name is still the export, not a module (a
+    lazily exported ``simulate`` used to be replaced by the ``outagesim.simulate`` module once anything
+    imported that module, so ``outagesim.simulate(...)`` failed depending on import order)."""
+    code = (
+        "import importlib, pkgutil, types, outagesim\n"
+        "for m in pkgutil.walk_packages(outagesim.__path__, 'outagesim.'):\n"
+        "    if not m.name.endswith('__main__'):  # that one runs the CLI\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = [n for n in outagesim.__all__ if isinstance(getattr(outagesim, n), types.ModuleType)]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

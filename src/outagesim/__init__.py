@@ -22,7 +22,7 @@ from .model.load import apply_overrides, apply_variant, load, load_model, load_s
 from .model.schema import json_schema
 
 _LAZY = {
-    "RunRecord": ".record", "Results": ".results", "simulate": ".simulate",
+    "RunRecord": ".record", "Results": ".results", "simulate": ".simulation",
     "Availability": ".analysis.windows", "impact": ".analysis.impact", "outage_windows": ".analysis.impact",
     "time_to_detect": ".analysis.impact",
     "compare": ".analysis.compare",

@@ -152,7 +152,7 @@ def _simulate(opts: _RunOptions, *, need_variants: bool = False, replay: str | N
     """Load, simulate, write the results directory and append to the store: the part ``run`` and
     ``compare`` share. Every user mistake that can be found before simulating is raised first."""
     from .model.load import apply_overrides, load
-    from .simulate import simulate, variant_names
+    from .simulation import simulate, variant_names
 
     warnings: list = []
     m, s = load(opts.model, opts.scenario, warnings=warnings)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from outagesim import simulate
 from outagesim.analysis.milestones import read_observed
 from outagesim.library import replay_paths
 from outagesim.model.load import load
-from outagesim.simulate import simulate
 from tests.library.milestone_checks import missed_predictions, when
 
 TRIGGER_S = 18 * 60.0  # 06:48 UTC, 18 minutes after the anchor

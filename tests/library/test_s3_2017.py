@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from outagesim import simulate
 from outagesim.analysis.milestones import evaluate_milestones, read_observed
 from outagesim.library import replay_paths
 from outagesim.model.load import load
-from outagesim.simulate import simulate
 from tests.library.milestone_checks import missed_predictions, when
 
 
