@@ -22,17 +22,6 @@ def scatter_add(out, rows, values):
 
 
 @njit(cache=True)
-def scatter_max(out, rows, values):
-    """out[rows[i]] = max(out[rows[i]], values[i]) elementwise."""
-    for i in range(rows.shape[0]):
-        o = out[rows[i]]
-        v = values[i]
-        for j in range(o.shape[0]):
-            if v[j] > o[j]:
-                o[j] = v[j]
-
-
-@njit(cache=True)
 def call_effects(own_s, err_frac, link_cell, link_order, link_sync, link_hard, link_parallel, per_request, call_s,
                  final_fail, miss, has_miss):
     """Return (hold_s (C, R), fail_frac (C, R), thin (L, R), calls_ok (C, R)).
@@ -44,7 +33,7 @@ def call_effects(own_s, err_frac, link_cell, link_order, link_sync, link_hard, l
     the expected time on one call including retries, ``final_fail`` the share of calls that finally fail.
     ``calls_ok`` is the share of requests making the calls whose hard sync calls all succeed; with a
     cache, only misses make them (``hold`` and ``fail`` average over hits and misses). Compiled: a few
-    hundred small array operations a cell update in numpy.
+    dozen small array operations a cell update in numpy.
     """
     n_l, r_n = per_request.shape
     n_c = own_s.shape[0]
