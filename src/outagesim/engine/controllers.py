@@ -17,6 +17,8 @@ Arrays here are in network cell and link order, replicas first: float[R, C], flo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..record import Event
@@ -55,6 +57,7 @@ class ControlLoop:
         self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
         # what each cell could serve, req/s (nominal): the scale below which arrivals are no traffic
         self._serves_rps = net.instances * net.concurrency / np.maximum(net.service_time_mean, 1e-12)
+        self._views = _ServiceViews(controls, self._serves_rps)
         self._launches: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in controls.autoscalers]
         self._busy_acc = [np.zeros(r) for _ in controls.autoscalers]  # busy share x time since the last decision
         self._judged_from = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
@@ -98,16 +101,7 @@ class ControlLoop:
         c = self.c
         dt = t - self._t_prev
 
-        seen: dict[bytes, np.ndarray] = {}  # monitors, blind spots and probe paths often name one service
-
-        def service_failed(cells: np.ndarray) -> np.ndarray:
-            key = cells.tobytes()
-            if key not in seen:
-                arr, good = arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1)
-                floor = np.maximum(TRAFFIC_FLOOR * self._serves_rps[:, cells].sum(axis=1) * dt, 1e-9)
-                seen[key] = failed_share(arr, good, cap[:, cells].mean(axis=1), floor)
-            return seen[key]
-
+        service_failed = self._views.failed(arrivals, goodput, cap, dt)
         for i, m in enumerate(c.monitors):
             if m.tenant >= 0:
                 failing = failed_share(demand[:, m.tenant], tenant_goodput[:, m.tenant], np.ones(self.r))
@@ -188,10 +182,11 @@ class ControlLoop:
             w = fo.share[None, :] * now
             tot = w.sum(axis=1, keepdims=True)
             self.entry[:, fo.links] = np.where(tot > 1e-9, w / np.maximum(tot, 1e-12), fo.share[None, :])
-            for j, lk in enumerate(fo.links):
-                entry = self.net.services[self.net.edge_callee[self.net.link_edge[lk]]]
-                self._log_changes("tenant_shifted_away", "tenant_shifted_back", f"tenant:{name}",
-                                  was[:, j] < 0.5, now[:, j] < 0.5, t, entry)
+            if np.any((was < 0.5) != (now < 0.5)):
+                for j, lk in enumerate(fo.links):
+                    entry = self.net.services[self.net.edge_callee[self.net.link_edge[lk]]]
+                    self._log_changes("tenant_shifted_away", "tenant_shifted_back", f"tenant:{name}",
+                                      was[:, j] < 0.5, now[:, j] < 0.5, t, entry)
             return
         if self._fo_done[i].all():  # moved to its standby in every replica, for good: nothing left to watch
             return
@@ -308,6 +303,44 @@ class ControlLoop:
             self._event(t, on, entity, detail, r)
         for r in np.flatnonzero(was & ~now):
             self._event(t, off, entity, detail, r)
+
+
+class _ServiceViews:
+    """The services controllers look at (monitored, depended on, probed, a control plane), each a set of
+    cells: their failed shares in one bin come from one gather and sum over all of them, not a few numpy
+    calls per service (the control loop runs every bin, and in December 2021 it cost as much per bin as
+    a cell update)."""
+
+    def __init__(self, controls: Controls, serves_rps: np.ndarray):
+        sets = [m.cells for m in controls.monitors if m.tenant < 0]
+        sets += [cells for m in controls.monitors for cells in m.blind_cells]
+        sets += [cells for h in controls.health_checks for cells in h.probe_cells]
+        sets += [a.plane_cells for a in controls.autoscalers if a.plane_cells.size]
+        self.index: dict[bytes, int] = {}
+        for cells in sets:
+            self.index.setdefault(np.asarray(cells, np.int64).tobytes(), len(self.index))
+        parts = [np.frombuffer(key, np.int64) for key in self.index]
+        self.cells = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        self.size = np.array([len(p) for p in parts], float)
+        self.start = np.cumsum([0] + [len(p) for p in parts[:-1]]).astype(np.int64)
+        self.serves = self._sum(serves_rps)  # [R, S] what each service could serve, req/s
+
+    def _sum(self, x: np.ndarray) -> np.ndarray:
+        """Per service, the sum of x over its cells: float[R, S] from float[R, C]."""
+        if not self.index:
+            return np.zeros((x.shape[0], 0))
+        return np.add.reduceat(x[:, self.cells], self.start, axis=1)
+
+    def failed(self, arrivals, goodput, cap, dt) -> Callable[[np.ndarray], np.ndarray]:
+        """The bin's failed share of every service (``monitor.failed_share``), looked up by its cells."""
+        floor = np.maximum(TRAFFIC_FLOOR * self.serves * dt, 1e-9)
+        share = failed_share(self._sum(arrivals), self._sum(goodput), self._sum(cap) / self.size, floor)
+        index = self.index
+
+        def service_failed(cells: np.ndarray) -> np.ndarray:
+            return share[:, index[np.asarray(cells, np.int64).tobytes()]]
+
+        return service_failed
 
 
 def _fault_events(controls: Controls) -> list[Event]:

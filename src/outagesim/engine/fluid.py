@@ -71,7 +71,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self.s = np.zeros((n_f, r, b))
         self.mix = np.zeros((n_f, r, b, k))
         self.mix[..., 0] = 1.0
-        self.delay = np.zeros((n_l, r, m, k))
+        self.delay = np.zeros((m, n_l, r, k))  # retries falling due, by slot (a slot's are contiguous)
         self.link_out = np.zeros((n_l, r, k))
         self.ou = np.zeros((len(net.tenants), r))
         self.cap_prev = np.ones((n_c, r))
@@ -229,8 +229,8 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
     def _hold_retries(self) -> None:
         """Retries falling due in this bin join those held for replicas in a coarse step."""
         slot = self.step_index % self.su.n_slots
-        self._pending += self.delay[:, :, slot, :]
-        self.delay[:, :, slot, :] = 0.0
+        self._pending += self.delay[slot]
+        self.delay[slot] = 0.0
 
     def _retries_due(self, moving: np.ndarray) -> np.ndarray:
         """Retries falling due in this bin, plus those held since a ``moving`` replica's coarse step began."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..record import Event
+from .mechanisms.calls import scatter_add
 
 
 class LinkGates:
@@ -47,7 +48,7 @@ class LinkGates:
         b["busy"] += counts["in_service"] * h_r
         b["workers"] += servers * h_r
         b["demand"] += first
-        np.add.at(b["tenant_goodput"], su.link_tenant[su.entry_links], link_succ[su.entry_links])
+        scatter_add(b["tenant_goodput"], su.link_tenant[su.entry_links], link_succ[su.entry_links])
         b["link_ok"] += link_succ
         b["link_failed"] += final
 

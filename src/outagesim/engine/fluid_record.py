@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import gammaincinv
 
 from ..record import CELL_METRICS, TENANT_METRICS, Event, RunRecord
+from .mechanisms.calls import scatter_add
 
 if TYPE_CHECKING:
     from .fluid import FluidEngine
@@ -40,7 +41,7 @@ class Recorder:
 
     def _per_tenant(self, per_entry_link: np.ndarray) -> np.ndarray:
         out = np.zeros_like(self.acc_t["demand"])
-        np.add.at(out, self.entry_tenant, per_entry_link)
+        scatter_add(out, self.entry_tenant, np.ascontiguousarray(per_entry_link))
         return out
 
     def add_step(self, eng, h, first, entry_sent, link_succ, final, counts, servers, cap, hold) -> None:

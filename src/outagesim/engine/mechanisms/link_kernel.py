@@ -144,7 +144,7 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
     r_n = fails.shape[1]
     k_n = fails.shape[2]
     l_n = st_fail.shape[0]
-    m_n = delay.shape[2]
+    m_n = delay.shape[0]  # delay line: [slot, link, replica, attempt]
     # outcomes back to links by each route's share of its flow
     lfail = np.zeros((l_n, r_n, k_n))
     lat_n = np.zeros((l_n, r_n))
@@ -208,11 +208,11 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
                         w = slots[lk, j, k + 1]
                         if w > 0.0:
                             if n_sp == 1:
-                                delay[lk, r, (step + j) % m_n, k + 1] += x * w
+                                delay[(step + j) % m_n, lk, r, k + 1] += x * w
                             else:
                                 xw = x * w / n_sp
                                 for i in range(n_sp):
-                                    delay[lk, r, (step + j + i) % m_n, k + 1] += xw
+                                    delay[(step + j + i) % m_n, lk, r, k + 1] += xw
                 else:
                     final += x
             fast = blocked[lk, r]
