@@ -86,6 +86,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self._stats_tau_s = stats_tau_s
         self.m_r = np.ones(r, np.int64)  # each replica's sub-steps in the coming bin (a power of two)
         self.budget = su.link_budget_cap.copy()  # retry-budget tokens per link (full at the start)
+        self._has_budgets = bool(np.any(su.link_budget_ratio > 0))
         self._first = np.zeros((n_l, r))
         self._denied = np.zeros((n_l, r))
         self._budget_out = np.zeros((n_l, r), bool)  # a link's budget denied retries and has not refilled

@@ -78,6 +78,8 @@ class LinkGates:
     def _budget_events(self, active: np.ndarray) -> None:
         """Log a link's retry budget running out (it denied 0.01 requests or more in an update) and
         coming back (refilled to half its cap)."""
+        if not self._has_budgets:
+            return
         out = (self._denied >= 0.01) & ~self._budget_out & active
         back = self._budget_out & (self.budget >= 0.5 * self.su.link_budget_cap) & active
         if out.any() or back.any():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from scipy import sparse
 
 from .network import Network
 
@@ -100,7 +99,7 @@ class AdaptiveSteps:
         self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
 
 
-def sync_callers_and_below(su) -> tuple[np.ndarray, sparse.csr_matrix]:
+def sync_callers_and_below(su) -> tuple[np.ndarray, np.ndarray]:
     """Engine cells that make sync calls, and for each the cells its sync calls reach (transitively).
 
     ``below[i, c]`` is 1 if a sync call chain from caller ``i`` reaches cell ``c``: the cells whose
@@ -117,8 +116,9 @@ def sync_callers_and_below(su) -> tuple[np.ndarray, sparse.csr_matrix]:
         below = nx.descendants(g, c) if c in g else set()
         rows += [i] * len(below)
         cols += sorted(below)
-    n_c = len(su.layout.flow_start)
-    below_m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(callers), n_c))
+    # dense: one small matmul a bin costs less than scipy.sparse's overhead per call
+    below_m = np.zeros((len(callers), len(su.layout.flow_start)))
+    below_m[rows, cols] = 1.0
     return callers, below_m
 
 
