@@ -8,8 +8,8 @@ The engine's fluid network without time (DESIGN.md "The engine", steps 1-3 and 6
   in proportion to their healthy workers; with nowhere healthy to go, calls stay (and fail) where they are;
 - **hold time** of a worker = own work + Σ per_request x miss x thin x (time on the call) over sequential
   sync calls + the longest parallel one, where the time on a call is the callee cell's sojourn (its
-  hold plus its stationary M/M/c wait, :func:`mean_wait`) capped at the call's timeout, and a lost cell
-  rejects at once;
+  hold plus its stationary M/M/c wait, ``flow_cell.mean_wait``) capped at the call's timeout, and a
+  lost cell rejects at once;
 - **capacity** μ = workers x healthy share / hold; a cell **serves** min(λ, μ) and sends children
   served x per_request x miss x thin down each call (thin: share of requests whose earlier hard sync
   calls succeeded, since a hard failure ends the request);
@@ -55,6 +55,8 @@ from __future__ import annotations
 import numpy as np
 
 from .flow_arrays import State, layout, net_arrays
+from .flow_cell import mean_wait, own_ok
+from .flow_dirty import DirtyCells
 from .flow_kernel import restore, reweigh, settle
 from .flow_net import FlowNet
 from .graph import _ranges
@@ -76,76 +78,6 @@ def _distinct(sorted_ids: np.ndarray) -> np.ndarray:
 def _seg(counts: np.ndarray) -> np.ndarray:
     """Segment id of each element when segment i has counts[i] elements."""
     return np.repeat(np.arange(len(counts)), counts)
-
-
-def own_ok(lam: np.ndarray, mu: np.ndarray, bounded: np.ndarray) -> np.ndarray:
-    """Share of a cell's arrivals served in time: all while λ ≤ μ; when overloaded μ/λ if the cell bounds
-    its waiting, else none (congestion collapse); none without capacity."""
-    safe = np.where(lam > 0, lam, 1.0)
-    share = np.where(bounded, np.minimum(1.0, mu / safe), (lam <= mu).astype(float))
-    return np.where(lam > 0, share, (mu > 0).astype(float))
-
-
-def mean_wait(lam: np.ndarray, hold: np.ndarray, servers: np.ndarray, cv: np.ndarray) -> np.ndarray:
-    """Stationary mean wait in queue of an M/G/c cell (inf at or above saturation).
-
-    Sakasegawa's approximation W ≈ hold · ρ^(√(2(c+1)) − 1) / (c (1 − ρ)), ρ = λ · hold / c, scaled by
-    the Allen–Cunneen factor (1 + cv²) / 2 (Sakasegawa 1977; Hopp & Spearman, Factory Physics, 8.4);
-    smooth in fractional c, as the engine's queue is.
-    """
-    c = np.maximum(servers, 1e-12)
-    rho = lam * hold / c
-    base = np.clip(rho, 0.0, 1.0 - 1e-12)
-    w = 0.5 * (1.0 + cv * cv) * hold * base ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - base))
-    return np.where(rho < 1.0, w, np.inf)
-
-
-class _Dirty:
-    """Cells waiting to be recomputed: a mask, and the indices marked since the last take (so a sweep
-    looks only at what was marked, not at every cell of a 100,000-service model)."""
-
-    def __init__(self, n: int):
-        self.mask = np.zeros(n, bool)
-        self.pending: list[np.ndarray] = []
-
-    def mark(self, idx: np.ndarray) -> None:
-        if idx.size:
-            self.mask[idx] = True
-            self.pending.append(idx)
-
-    def take(self, level: np.ndarray, lv: int) -> np.ndarray:
-        """The marked cells of level ``lv`` (unmarked on return); the others stay marked."""
-        if not self.pending:
-            return np.zeros(0, np.int64)
-        idx = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
-        idx = idx[self.mask[idx]]
-        here = level[idx] == lv
-        self.pending = [idx[~here]] if (~here).any() else []
-        out = np.unique(idx[here])
-        self.mask[out] = False
-        return out
-
-    def clear(self) -> None:
-        self.mask[:] = False
-        self.pending = []
-
-    def marked(self) -> np.ndarray:
-        """Every marked cell, once."""
-        if not self.pending:
-            return np.zeros(0, np.int64)
-        idx = np.concatenate(self.pending)
-        return np.unique(idx[self.mask[idx]])
-
-    def indices(self) -> np.ndarray:
-        """The indices marked since the last take, with repeats and cells since unmarked (the compiled
-        sweeps drop both as they read them, cheaper than a sort here)."""
-        if not self.pending:
-            return np.zeros(0, np.int64)
-        return np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
-
-    def resync(self, left: np.ndarray) -> None:
-        """Pending = ``left``, the cells the compiled sweeps left marked in the mask (updated in place)."""
-        self.pending = [left] if left.size else []
 
 
 class Flow:
@@ -180,8 +112,8 @@ class Flow:
         self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
         self._link_scratch = np.zeros(n_l, bool)  # all False between uses
         self.cell_level = level
-        self._fwd = _Dirty(n_c)  # cells whose arrivals must be recomputed (load flows down)
-        self._bwd = _Dirty(n_c)  # cells whose hold and success must be recomputed (failure flows up)
+        self._fwd = DirtyCells(n_c)  # cells whose arrivals must be recomputed (load flows down)
+        self._bwd = DirtyCells(n_c)  # cells whose hold and success must be recomputed (failure flows up)
         self._fwd.mark(np.arange(n_c))
         self._bwd.mark(np.arange(n_c))
         self._reweigh(np.arange(n_l))
@@ -222,7 +154,7 @@ class Flow:
         self._touched = {"cell": np.zeros(n_c, bool), "link": np.zeros(n_l, bool), "route": np.zeros(n_p, bool)}
         self._kernel_state = State(*(getattr(self, k)[old[k]] for k in State._fields[:-2]),
                                    touched_cell=self._touched["cell"], touched_link=self._touched["link"])
-        self._fwd, self._bwd = _Dirty(n_c), _Dirty(n_c)
+        self._fwd, self._bwd = DirtyCells(n_c), DirtyCells(n_c)
         self._fwd.mark(np.arange(n_c))
         self._bwd.mark(np.arange(n_c))
         routes = _ranges(net.route_start[self.entry], net.route_start[self.entry + 1])

@@ -59,10 +59,10 @@ def _sign(v):
     return v if v != v else 0.0
 
 
-# ---------------------------------------------------------------- the formulas of flow.py, per cell
+# ---------------------------------------------------------------- the formulas of flow_cell.py, per cell
 @njit(cache=True, inline="always", error_model="numpy")
 def _own_ok(lam, mu, bounded):
-    """flow.own_ok for one cell."""
+    """flow_cell.own_ok for one cell."""
     safe = lam if lam > 0.0 else 1.0
     if bounded:
         share = _minimum(1.0, mu / safe)
@@ -75,7 +75,7 @@ def _own_ok(lam, mu, bounded):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _mean_wait(lam, hold, servers, cv):
-    """flow.mean_wait for one cell."""
+    """flow_cell.mean_wait for one cell."""
     c = _maximum(servers, 1e-12)
     rho = lam * hold / c
     base = _minimum(_maximum(rho, 0.0), 1.0 - 1e-12)
