@@ -59,12 +59,16 @@ class Cell:
         self.c = math.floor(self.inst * factor * self.conc + 0.5)
         self.qcap = math.inf if math.isinf(self.qlimit) else self.qlimit * self.healthy
 
-    def mark(self, now: float) -> None:
-        """Integrate every level up to now (before a change of capacity and at interval ends)."""
+    def mark_load(self, now: float) -> None:
+        """Integrate the waiting line and busy workers up to now (before either changes)."""
         dt = now - self.last
         self.q_area += len(self.queue) * dt
         self.b_area += self.busy * dt
         self.last = now
+
+    def mark(self, now: float) -> None:
+        """Integrate every level up to now (before a change of capacity and at interval ends)."""
+        self.mark_load(now)
         dt = now - self.cap_last
         self.w_area += self.c * dt
         self.h_area += self.healthy * dt
