@@ -353,3 +353,28 @@ def test_a_trickle_below_the_traffic_floor_is_no_evidence_of_failure():
     cap = np.array([1.0, 0.0, 1.0])
     assert failed_share(arrivals, goodput, cap, floor=np.full(3, 1.5e-3)).tolist() == [0.0, 1.0, 1.0]
     assert failed_share(arrivals, goodput, cap).tolist() == [1.0, 1.0, 1.0]  # the old 1e-9 floor
+
+
+def test_service_views_give_each_services_failed_share_as_its_own_sums_do():
+    """Failed shares of cell sets (overlapping, repeated, one of a single cell, one empty) read off one
+    gather and sum must equal monitor.failed_share on each set's own sums; an empty set fails nothing."""
+    from outagesim.engine.controllers import ServiceViews
+    from outagesim.engine.mechanisms.monitor import TRAFFIC_FLOOR, failed_share
+
+    rng = np.random.default_rng(5)
+    r, c, dt = 3, 7, 2.0
+    sets = [np.array([0, 2, 5]), np.array([2, 3]), np.array([4, 6]), np.array([0, 2, 5]), np.zeros(0, np.int64)]
+    serves = rng.uniform(10, 100, (r, c))
+    arrivals = rng.uniform(0, 50, (r, c))
+    arrivals[:, [4, 6]] = 0.0  # no traffic: judged by the mean capacity share, here 0.475 (failed)
+    goodput = arrivals * rng.uniform(0, 1, (r, c))
+    cap = rng.uniform(0, 1, (r, c))
+    cap[:, 4], cap[:, 6] = 0.9, 0.05
+    looked_up = ServiceViews(sets, serves).failed(arrivals, goodput, cap, dt)
+    for cells in sets[:-1]:
+        floor = np.maximum(TRAFFIC_FLOOR * serves[:, cells].sum(axis=1) * dt, 1e-9)
+        want = failed_share(arrivals[:, cells].sum(axis=1), goodput[:, cells].sum(axis=1),
+                            cap[:, cells].mean(axis=1), floor)
+        np.testing.assert_allclose(looked_up(cells), want, rtol=1e-12, atol=0.0)
+    assert np.array_equal(looked_up(sets[2]), np.ones(r))
+    assert np.array_equal(looked_up(sets[-1]), np.zeros(r))

@@ -57,7 +57,7 @@ class ControlLoop:
         self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
         # what each cell could serve, req/s (nominal): the scale below which arrivals are no traffic
         self._serves_rps = net.instances * net.concurrency / np.maximum(net.service_time_mean, 1e-12)
-        self._views = _ServiceViews(controls, self._serves_rps)
+        self._views = ServiceViews(_watched(controls), self._serves_rps)
         self._launches: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in controls.autoscalers]
         self._busy_acc = [np.zeros(r) for _ in controls.autoscalers]  # busy share x time since the last decision
         self._judged_from = [np.zeros(r) for _ in controls.autoscalers]  # last decision, or instances joining
@@ -305,20 +305,24 @@ class ControlLoop:
             self._event(t, off, entity, detail, r)
 
 
-class _ServiceViews:
-    """The services controllers look at (monitored, depended on, probed, a control plane), each a set of
-    cells: their failed shares in one bin come from one gather and sum over all of them, not a few numpy
-    calls per service (the control loop runs every bin, and in December 2021 it cost as much per bin as
-    a cell update)."""
+def _watched(controls: Controls) -> list[np.ndarray]:
+    """The cells of each service controllers look at: monitored, depended on, probed, a control plane."""
+    sets = [m.cells for m in controls.monitors if m.tenant < 0]
+    sets += [cells for m in controls.monitors for cells in m.blind_cells]
+    sets += [cells for h in controls.health_checks for cells in h.probe_cells]
+    return sets + [a.plane_cells for a in controls.autoscalers]
 
-    def __init__(self, controls: Controls, serves_rps: np.ndarray):
-        sets = [m.cells for m in controls.monitors if m.tenant < 0]
-        sets += [cells for m in controls.monitors for cells in m.blind_cells]
-        sets += [cells for h in controls.health_checks for cells in h.probe_cells]
-        sets += [a.plane_cells for a in controls.autoscalers if a.plane_cells.size]
+
+class ServiceViews:
+    """Failed shares of services (sets of cells) per bin, from one gather and sum over all of them rather
+    than a few numpy calls per service: the control loop runs every bin, and in December 2021 it took a
+    seventh of the run's time."""
+
+    def __init__(self, sets: list[np.ndarray], serves_rps: np.ndarray):
         self.index: dict[bytes, int] = {}
         for cells in sets:
-            self.index.setdefault(np.asarray(cells, np.int64).tobytes(), len(self.index))
+            if len(cells):  # a service with no cells has no traffic and fails nothing
+                self.index.setdefault(np.asarray(cells, np.int64).tobytes(), len(self.index))
         parts = [np.frombuffer(key, np.int64) for key in self.index]
         self.cells = np.concatenate(parts) if parts else np.zeros(0, np.int64)
         self.size = np.array([len(p) for p in parts], float)
@@ -338,6 +342,8 @@ class _ServiceViews:
         index = self.index
 
         def service_failed(cells: np.ndarray) -> np.ndarray:
+            if not len(cells):
+                return np.zeros(share.shape[0])
             return share[:, index[np.asarray(cells, np.int64).tobytes()]]
 
         return service_failed
