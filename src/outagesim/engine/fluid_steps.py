@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from scipy import sparse
 
 from .network import Network
 
@@ -14,6 +15,7 @@ SUBSTEP_OF_HOLD = 1.0  # a cell update spans at most this share of the shortest 
 MAX_SUBSTEPS = 64  # a power of two: every replica's split divides the finest one
 FINE_ALL_BUSY = 0.5  # a sync caller cell all busy this often (Erlang C at its busy share) ...
 FINE_BUSY = 0.8  # ... and with at least this share of its workers busy needs sub-steps
+DENSE_REACH_UP_TO = 50_000  # callers x cells: the reach matrix is dense up to this size
 CALM_BINS = 20  # bins without one before a replica goes back to one update per bin
 QUIET_TIMEOUTS = 1e-2  # a replica is quasi-stationary while, at each cell's mean sojourn, at most this share
 # of its attempts would time out, no cell is saturated, and no change of its own is coming
@@ -99,11 +101,13 @@ class AdaptiveSteps:
         self._calm = np.where(moving, np.where(calm >= CALM_BINS, 0, calm), self._calm)
 
 
-def sync_callers_and_below(su) -> tuple[np.ndarray, np.ndarray]:
+def sync_callers_and_below(su) -> tuple[np.ndarray, np.ndarray | sparse.csr_matrix]:
     """Engine cells that make sync calls, and for each the cells its sync calls reach (transitively).
 
     ``below[i, c]`` is 1 if a sync call chain from caller ``i`` reaches cell ``c``: the cells whose
-    queues can feed back into its hold time.
+    queues can feed back into its hold time. Dense up to ``DENSE_REACH_UP_TO`` entries (the sub-step rule
+    multiplies it every bin, and scipy.sparse's overhead per call was 0.1 ms a bin on an 89-cell model),
+    sparse above (a dense 1,000-cell model's product would cost more than that overhead).
     """
     link_cell = su.layout.link_cell
     sync = su.link_sync[su.route_link] & (link_cell[su.route_link] >= 0)
@@ -116,8 +120,10 @@ def sync_callers_and_below(su) -> tuple[np.ndarray, np.ndarray]:
         below = nx.descendants(g, c) if c in g else set()
         rows += [i] * len(below)
         cols += sorted(below)
-    # dense: one small matmul a bin costs less than scipy.sparse's overhead per call
-    below_m = np.zeros((len(callers), len(su.layout.flow_start)))
+    shape = (len(callers), len(su.layout.flow_start))
+    if shape[0] * shape[1] > DENSE_REACH_UP_TO:
+        return callers, sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+    below_m = np.zeros(shape)
     below_m[rows, cols] = 1.0
     return callers, below_m
 
