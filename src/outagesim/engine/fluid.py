@@ -39,16 +39,17 @@ from .fluid_setup import Setup, build_setup
 from .fluid_steps import AdaptiveSteps, change_times, coarse_factor, shedding_leaves, sync_callers_and_below
 from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
-from .mechanisms.calls import along_calls, call_effects, scatter_add
+from .mechanisms.calls import call_effects, hold_spread
 from .mechanisms.cell_kernel import update_level
 from .mechanisms.deadline import with_propagated_deadlines
 from .mechanisms.demand import arrivals, ou_step
 from .mechanisms.erlang import BusyTable
-from .mechanisms.link_kernel import age, inject, resolve
+from .mechanisms.link_kernel import age, inject, link_estimates, resolve, send_child_calls
 from .mechanisms.retry import call_time
 from .network import Network
 
 _EPS = 1e-12
+_COUNTS = ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped", "rejected")
 
 
 class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
@@ -113,7 +114,15 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self.table = BusyTable()
         self.table.ensure(su.instances * su.concurrency)
         self.sojourn = su.own_s.copy()
-        self.soj_var = (su.cv * su.own_s) ** 2
+        # per-update constants: own work's hold variance, waiting room per unit of capacity, shedding's
+        # wait target, each link's caller cell (entry links read cell 0, then masked)
+        self._own_var = (su.cv * su.own_s) ** 2
+        self._unbounded = np.isinf(su.queue_limit)
+        self._room_per_cap = np.where(self._unbounded, 0.0, su.queue_limit) * su.instances
+        self._sheds = np.isfinite(su.max_wait)  # (inf x 0 workers would be NaN for the others)
+        self._max_wait = np.where(self._sheds, su.max_wait, 0.0)
+        self._caller = np.maximum(su.layout.link_cell, 0)
+        self.soj_var = self._own_var.copy()
         self._w_key = None
         self._w = None
         self._inj = np.zeros((n_f, r, k))
@@ -254,43 +263,36 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self.link_out[entry, :, 0] += first[su.link_tenant[entry]] * shares
         entry_sent = self.link_out[entry].sum(axis=2)
         # 2. hold time and failure of responses
-        call_s = call_time(self._lat(), self._ratio(self.st_fail, self.st_done), su.link_allowed,
-                           su.link_backoffs)
+        lat, p_fail, final_fail = link_estimates(self.st_lat, self.st_lat_n, self.st_fail, self.st_done,
+                                                 self.st_final, self.st_end)
+        call_s = call_time(lat, p_fail, su.link_allowed, su.link_backoffs)
         own = su.own_s + added
         miss = miss_share(su.cache_hit, self.warmth) if self.has_cache else None
         hold, fail, thin, calls_ok = call_effects(
             own, err, su.layout.link_cell, su.link_order, su.link_sync, su.link_hard, su.link_parallel,
-            su.link_per_request, call_s, self._ratio(self.st_final, self.st_end), own if miss is None else miss,
+            su.link_per_request, call_s, final_fail, own if miss is None else miss,
             miss is not None)
         if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
             thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
             self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)
         hold = np.maximum(hold, 1e-9)
         self._hold = hold
-        # hold-time variance: own work's, plus the callees' sojourn variance along the same calls
-        route_var = w * self.soj_var[su.layout.route_cell]
-        link_var = np.zeros_like(call_s)
-        scatter_add(link_var, su.route_link, route_var)
-        hold_var = along_calls((su.cv * su.own_s) ** 2, link_var, su.link_per_request, thin, su.layout.link_cell,
-                               su.link_sync, su.link_parallel)
-        kq = np.clip(0.5 * (1.0 + hold_var / (hold * hold)), 0.1, 5.0)  # Allen–Cunneen factor
+        hold_var, kq = hold_spread(self._own_var, w, self.soj_var, su.layout.route_cell, su.route_link,
+                                   su.link_per_request, thin, su.layout.link_cell, su.link_sync, su.link_parallel,
+                                   hold)
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)
-        counts = {k: np.zeros((n_c, r)) for k in
-                  ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped",
-                   "rejected")}
+        counts = dict(zip(_COUNTS, np.zeros((len(_COUNTS), n_c, r)), strict=True))
         outcome_n = np.zeros((n_f, r))  # responses + rejections (for latency statistics)
         outcome_lat = np.zeros((n_f, r))
         started = np.zeros((n_c, r))
         # waiting room per cell; an unbounded queue stays unbounded even with no instances (no inf*0)
-        unbounded = np.isinf(su.queue_limit)
-        room = np.where(unbounded, np.inf, np.where(unbounded, 0.0, su.queue_limit) * su.instances * cap)
+        room = np.where(self._unbounded, np.inf, self._room_per_cap * cap)
         if su.shedding:  # admit only what can start within max_wait: waiting room = max_wait x workers / hold
-            sheds = np.isfinite(su.max_wait)  # (inf x 0 workers would be NaN for the others)
-            room = np.minimum(room, np.where(sheds, np.where(sheds, su.max_wait, 0.0) * servers / hold, np.inf))
+            room = np.minimum(room, np.where(self._sheds, self._max_wait * servers / hold, np.inf))
         rows, knots = self.table.rows, self.table.knots
         # workers of sync callers that can be waiting on a callee at once (finite-source queue)
-        link_tokens = np.where(su.closed_loop[:, None], servers[np.maximum(su.layout.link_cell, 0)], 0.0)
+        link_tokens = np.where(su.closed_loop[:, None], servers[self._caller], 0.0)
         link_tokens *= su.link_fan_out
         # 3. level by level
         for lv in su.levels:
@@ -317,7 +319,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
             # child calls of the work that started service
             ch = lv.child_links
             if ch.size:
-                self.link_out[ch, :, 0] += started[su.layout.link_cell[ch]] * su.link_per_request[ch] * thin[ch]
+                send_child_calls(self.link_out, ch, su.layout.link_cell, started, su.link_per_request, thin)
         self.busy_share = np.where(active, counts["in_service"] / np.maximum(servers, _EPS), self.busy_share)
         self.soj_var = np.where(active, hold_var + np.maximum(self.sojourn - hold, 0.0) ** 2, self.soj_var)
         # 4-5. timeouts and ageing (once per bin), outcomes to links: retries or final failures
@@ -351,13 +353,6 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         """Per replica weight of this update in the link statistics (time constant 5 updates); 0 if idle."""
         tau = np.full_like(h_r, self._stats_tau_s) if self._stats_tau_s is not None else 5 * h_r
         return np.where(h_r > 0, 1.0 - np.exp(-h_r / np.maximum(tau, np.maximum(h_r, 1e-300))), 0.0)
-
-    def _ratio(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        return np.where(den > _EPS, np.clip(num / np.maximum(den, _EPS), 0.0, 1.0), 0.0)
-
-    def _lat(self) -> np.ndarray:
-        """Mean latency of one attempt per link (0 before any outcome: warm-up fills it in)."""
-        return np.where(self.st_lat_n > _EPS, self.st_lat / np.maximum(self.st_lat_n, _EPS), 0.0)
 
     # ------------------------------------------------------------------ the run
     def warm_up(self) -> None:

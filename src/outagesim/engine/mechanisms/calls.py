@@ -111,3 +111,26 @@ def along_calls(own, per_call, per_request, thin, link_cell, link_sync, link_par
     if any_parallel:
         total += longest
     return total
+
+
+@njit(cache=True)
+def hold_spread(own_var, weights, soj_var, route_cell, route_link, per_request, thin, link_cell, link_sync,
+                link_parallel, hold):
+    """Hold-time variance per cell and its Allen–Cunneen factor kq = (1 + cv²)/2, clipped to [0.1, 5].
+
+    The variance is the own work's (``own_var``, C × R) plus, along the same calls as the hold time,
+    each callee's sojourn variance (``soj_var``) by route weight (``weights``, per route × R): a worker
+    waiting on a queue that varies is held for a time that varies.
+    """
+    r_n = hold.shape[1]
+    link_var = np.zeros((per_request.shape[0], r_n))
+    for p in range(route_link.shape[0]):
+        for r in range(r_n):
+            link_var[route_link[p], r] += weights[p, r] * soj_var[route_cell[p], r]
+    hold_var = along_calls(own_var, link_var, per_request, thin, link_cell, link_sync, link_parallel)
+    kq = np.empty_like(hold)
+    for c in range(hold.shape[0]):
+        for r in range(r_n):
+            h = hold[c, r]
+            kq[c, r] = min(max(0.5 * (1.0 + hold_var[c, r] / (h * h)), 0.1), 5.0)
+    return hold_var, kq

@@ -226,3 +226,32 @@ def resolve(fails, succ, o_n, o_lat, share, route_link, route_flow, allowed, slo
             st_end[lk, r] += a * (final + link_succ[lk, r] - st_end[lk, r])
             st_lat[lk, r] += a * (lat_s[lk, r] - st_lat[lk, r])
             st_lat_n[lk, r] += a * (lat_n[lk, r] + fast - st_lat_n[lk, r])
+
+
+@njit(cache=True)
+def link_estimates(st_lat, st_lat_n, st_fail, st_done, st_final, st_end):
+    """Per link (L, R), from the averaged statistics ``resolve`` keeps: (mean latency of an attempt,
+    share of attempts failing, share of calls finally failing); 0 before any outcome (warm-up fills
+    them in). What sets the coming update's hold times (``retry.call_time``, ``calls.call_effects``)."""
+    lat = np.zeros_like(st_lat)
+    p_fail = np.zeros_like(st_lat)
+    final = np.zeros_like(st_lat)
+    for lk in range(st_lat.shape[0]):
+        for r in range(st_lat.shape[1]):
+            if st_lat_n[lk, r] > _EPS:
+                lat[lk, r] = st_lat[lk, r] / st_lat_n[lk, r]
+            if st_done[lk, r] > _EPS:
+                p_fail[lk, r] = min(max(st_fail[lk, r] / st_done[lk, r], 0.0), 1.0)
+            if st_end[lk, r] > _EPS:
+                final[lk, r] = min(max(st_final[lk, r] / st_end[lk, r], 0.0), 1.0)
+    return lat, p_fail, final
+
+
+@njit(cache=True)
+def send_child_calls(link_out, links, link_cell, started, per_request, thin):
+    """First attempts of the calls ``links`` make for the work their caller cells started in this update
+    (per request, thinned by earlier hard calls' failures)."""
+    for lk in links:
+        c = link_cell[lk]
+        for r in range(link_out.shape[1]):
+            link_out[lk, r, 0] += started[c, r] * per_request[lk, r] * thin[lk, r]
