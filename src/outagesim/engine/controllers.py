@@ -54,6 +54,7 @@ class ControlLoop:
         self._fo_since = [np.full(r, np.nan) for _ in controls.failovers]
         self._fo_done = [np.zeros(r, bool) for _ in controls.failovers]
         self._fo_health = [np.ones((r, len(f.links))) for f in controls.failovers]
+        self._fo_weighted = [False for _ in controls.failovers]  # entry shares set from _fo_health yet
         self.scale = [np.ones(r) for _ in controls.autoscalers]  # instances, as a share of nominal
         # what each cell could serve, req/s (nominal): the scale below which arrivals are no traffic
         self._serves_rps = net.instances * net.concurrency / np.maximum(net.service_time_mean, 1e-12)
@@ -179,6 +180,9 @@ class ControlLoop:
             was = self._fo_health[i]
             now = was + (health - was) * (1.0 - np.exp(-dt / fo.detect_s))
             self._fo_health[i] = now
+            if self._fo_weighted[i] and np.array_equal(now, was):
+                return  # every entry as healthy as at the last weighting (all healthy, mostly): same shares
+            self._fo_weighted[i] = True
             w = fo.share[None, :] * now
             tot = w.sum(axis=1, keepdims=True)
             self.entry[:, fo.links] = np.where(tot > 1e-9, w / np.maximum(tot, 1e-12), fo.share[None, :])
@@ -191,6 +195,8 @@ class ControlLoop:
         if self._fo_done[i].all():  # moved to its standby in every replica, for good: nothing left to watch
             return
         failing = failed_share(demand[:, fo.tenant], tenant_goodput[:, fo.tenant], np.ones(self.r))
+        if np.isnan(self._fo_since[i]).all() and not (failing >= fo.threshold).any():
+            return  # not failing, and no failing stretch to end: nothing to move
         self._fo_since[i], switch = monitor_step(failing, np.zeros(self.r, bool), self._fo_since[i], t,
                                                  threshold=fo.threshold, sustain_s=fo.detect_s, sample=True)
         switch &= ~self._fo_done[i]
