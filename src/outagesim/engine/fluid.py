@@ -224,18 +224,10 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
             active = ((j + 1) % stride == 0) & moving
             h_r = np.where(active, h_bin / m_r, 0.0)
             sub_j = (j + 1) // stride - 1
-            every = bool(active.all())  # most calls move every replica: no masked copies then
-            if every:
-                self.link_out += due
-            else:
-                self.link_out[:, active] += due[:, active]
+            self.link_out[:, active] += due[:, active]
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                           moving if j == n_calls - 1 else None)
-            # resolve has passed these failures on (the rest wait for their call)
-            if every:
-                fails[:] = 0.0
-            else:
-                fails[:, active] = 0.0
+            fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
         if self.control is not None and faults:
             self._observe(t + dt, cap)
         self.updates += n_calls
