@@ -49,7 +49,9 @@ from .mechanisms.retry import call_time
 from .network import Network
 
 _EPS = 1e-12
-_COUNTS = ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped", "rejected")
+# what one cell update counts per cell (the recorder and the controllers read them)
+_UPDATE_COUNTS = ("arrivals", "completed", "goodput", "errors", "queue", "in_service", "timeouts", "dropped",
+                  "rejected")
 
 
 class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
@@ -273,7 +275,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
             su.link_per_request, call_s, final_fail, own if miss is None else miss,
             miss is not None)
         if miss is not None:  # only misses make the calls: thin the child calls, warm the caches
-            thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[np.maximum(su.layout.link_cell, 0)], 1.0)
+            thin = thin * np.where((su.layout.link_cell >= 0)[:, None], miss[self._caller], 1.0)
             self.warmth = np.where(active, warm(self.warmth, h_r, calls_ok, su.cache_warmup), self.warmth)
         hold = np.maximum(hold, 1e-9)
         self._hold = hold
@@ -282,7 +284,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
                                    hold)
         succ = np.zeros((n_f, r))
         n_c = len(net.cells)
-        counts = dict(zip(_COUNTS, np.zeros((len(_COUNTS), n_c, r)), strict=True))
+        counts = dict(zip(_UPDATE_COUNTS, np.zeros((len(_UPDATE_COUNTS), n_c, r)), strict=True))
         outcome_n = np.zeros((n_f, r))  # responses + rejections (for latency statistics)
         outcome_lat = np.zeros((n_f, r))
         started = np.zeros((n_c, r))
