@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outagesim.engine.fluid import FluidEngine, coarse_factor, simulate_fluid
+from outagesim.engine.fluid import FluidEngine, simulate_fluid
+from outagesim.engine.fluid_steps import whole_bins
 from tests.engine import nets
 from tests.engine.test_fluid_determinism import noisy_model
 
@@ -34,11 +35,11 @@ def night(max_dt_s: float | None, *, duration_s: float = 1800.0, fraction: float
     return sc
 
 
-def test_coarse_factor_fits_max_dt_and_divides_the_record_interval():
-    assert coarse_factor(0.0, 0.1, 100) == 1
-    assert coarse_factor(10.0, 0.1, 100) == 100
-    assert coarse_factor(3.0, 0.1, 100) == 25  # 30 bins fit, 25 is the largest divisor of 100 that does
-    assert coarse_factor(60.0, 0.2, 50) == 50  # never past a record boundary
+def test_whole_bins_fit_the_span_and_divide_the_record_interval():
+    assert whole_bins(0.0, 0.1, 100) == 1
+    assert whole_bins(10.0, 0.1, 100) == 100
+    assert whole_bins(3.0, 0.1, 100) == 25  # 30 bins fit, 25 is the largest divisor of 100 that does
+    assert whole_bins(60.0, 0.2, 50) == 50  # never past a record boundary
 
 
 @pytest.mark.parametrize("at_s", [DIP_AT_S, DIP_AT_S + 0.05])

@@ -53,10 +53,11 @@ def test_cold_cache_stays_down_until_traffic_is_throttled():
 
 
 # --------------------------------------------------------------------------- monitors and operators
-def monitored(depends_on_down: bool) -> RunRecord:
+def monitored(depends_on_down: bool, control_every: str | None = None) -> RunRecord:
     """api fails (service_down) at 60 s for 10 minutes. An internal monitor reads api's metrics through
     ``metrics`` (down with api when ``depends_on_down``); an external probe samples every 30 s. The
-    operator, alerted by either, decides 2 minutes later and restarts api 1 minute after that."""
+    operator, alerted by either, decides 2 minutes later and restarts api 1 minute after that. Bins of
+    0.2 s (the 1 s timeout / 5); controllers observe every bin, or every ``control_every``."""
     m = nets.model({"api": nets.service(4, mean_s=10e-3, concurrency=4, startup_s=30.0),
                     "metrics": nets.service(1, mean_s=1e-3)},
                    {"users": nets.tenant("api", 100, timeout_s=1.0)})
@@ -69,7 +70,10 @@ def monitored(depends_on_down: bool) -> RunRecord:
     faults = {"api": nets.fault("service_down", "api", 60.0, 600.0)}
     if depends_on_down:
         faults["metrics"] = nets.fault("service_down", "metrics", 60.0, 600.0)
-    return simulate_fluid(nets.build(m, nets.scenario(900.0, faults=faults), seed=3), noise=False)
+    sc = nets.scenario(900.0, faults=faults)
+    if control_every is not None:
+        sc["control_every"] = control_every
+    return simulate_fluid(nets.build(m, sc, seed=3), noise=False)
 
 
 def test_blind_internal_monitor_detects_nothing_while_external_probe_detects_within_its_interval():
@@ -87,6 +91,29 @@ def test_internal_monitor_with_its_dependency_up_alarms_after_its_sustain():
     rec = monitored(depends_on_down=False)
     alarms = {e.entity: e.t_s for e in events(rec, "monitor_alarm")}
     assert alarms["internal"] == pytest.approx(60.0 + 30.0, abs=0.5)
+
+
+def test_a_control_period_delays_what_controllers_see_by_at_most_one_period():
+    """Observing every 5 s (25 bins), the internal monitor alarms at the first observation at or after
+    the every-bin alarm (a multiple of 5 s, less than 5 s later) and clears likewise; the operator's
+    restart still follows the first alarm (the probe's, at its 90 s sample) by 3 minutes. A period of
+    one bin is the default, exactly."""
+    every_bin = monitored(depends_on_down=False)
+    periodic = monitored(depends_on_down=False, control_every="5s")
+    [alarm_bin] = [e.t_s for e in events(every_bin, "monitor_alarm") if e.entity == "internal"]
+    [alarm_5s] = [e.t_s for e in events(periodic, "monitor_alarm") if e.entity == "internal"]
+    assert alarm_bin <= alarm_5s < alarm_bin + 5.0
+    assert alarm_5s / 5.0 == pytest.approx(round(alarm_5s / 5.0), abs=1e-6)
+    assert alarm_5s > alarm_bin  # 90.2 s every bin: not itself a multiple of 5 s, so the period shows
+    [clear_bin] = [e.t_s for e in events(every_bin, "monitor_cleared") if e.entity == "internal"]
+    [clear_5s] = [e.t_s for e in events(periodic, "monitor_cleared") if e.entity == "internal"]
+    assert clear_bin < clear_5s < clear_bin + 5.0
+    [restart] = [e.t_s for e in events(periodic, "action_restart")]
+    assert restart == pytest.approx(min(e.t_s for e in events(periodic, "monitor_alarm")) + 180.0)
+    one_bin = monitored(depends_on_down=False, control_every="0.2s")
+    assert [(e.t_s, e.kind, e.entity) for e in one_bin.events] == [(e.t_s, e.kind, e.entity) for e in every_bin.events]
+    for key, values in every_bin.series.items():
+        assert np.array_equal(one_bin.series[key], values), key
 
 
 def test_the_request_level_engine_refuses_controllers():

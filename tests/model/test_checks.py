@@ -163,7 +163,7 @@ def test_scenario_targets_times_and_fractions():
         "much": {"kind": "capacity_loss", "target": "api@z1", "at": "+00:01", "fraction": 1.5},
         "typo": {"kind": "region_down", "target": "aws/r", "at": "+00:01"},
         "kind": {"kind": "region_down", "target": "z2", "at": "+00:01"},
-    }, dt="2s", max_dt="1s")
+    }, dt="2s", max_dt="1s", control_every="0s")
     by_path = {p.path: p for p in check_scenario(s, m, _nowhere)}
     assert by_path["faults.late.at"].severity == "warning"
     assert by_path["faults.early.at"].found == "3600 s before it"
@@ -171,6 +171,7 @@ def test_scenario_targets_times_and_fractions():
     assert by_path["faults.typo.target"].hint == "did you mean 'aws/r1'?"
     assert by_path["faults.kind.target"].found == "'z2', a zone"
     assert by_path["dt"].expected == "dt at most max_dt (1 s)"
+    assert by_path["control_every"].expected == "a control_every above 0"
     assert {p.path for p in check_scenario(s, None, _nowhere)} >= {"faults.late.at", "dt"}
 
 

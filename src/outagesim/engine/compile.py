@@ -226,7 +226,8 @@ def compile_network(model: Model, scenario: Scenario, *, replicas: int = 1, seed
         value_per_minute_down=np.array([t.value.per_minute_down for t in model.tenants.values()]),
         anchor=scenario.anchor, duration_s=scenario.duration, dt_s=dt,
         record_every_s=scenario.record_every, lb_detect_s=LB_DETECT_S, effects=effects,
-        max_dt_s=scenario.max_dt or 0.0, notes=tuple(notes), controls=None if controls.empty() else controls,
+        max_dt_s=scenario.max_dt or 0.0, control_every_s=scenario.control_every or 0.0,
+        notes=tuple(notes), controls=None if controls.empty() else controls,
     )
 
 

@@ -18,7 +18,9 @@ One step applies, in this order (DESIGN.md "The engine"), each a function in ``m
 4. attempts crossing their timeout, then ageing of every bin (``link_kernel.age``, last sub-step only)
 5. failed attempts back to their links: a retry into the delay line, or a final failure
 6. after the bin, the controllers observe its outcomes (monitors, operators, health checks, fleets,
-   failover, autoscalers act on what they saw)
+   failover, autoscalers act on what they saw); with the scenario's ``control_every``, after every
+   ``control_k`` bins, on their outcomes together (a control period: controllers sample, they do not
+   watch every 2 s bin; in December 2021 observing each bin took a tenth of the run)
 
 The engine knows nothing of YAML or files; it reads a Network and returns a RunRecord.
 """
@@ -36,7 +38,7 @@ from .fluid_gates import LinkGates
 from .fluid_inputs import BinInputs
 from .fluid_record import Recorder
 from .fluid_setup import Setup, build_setup
-from .fluid_steps import AdaptiveSteps, change_times, coarse_factor, shedding_leaves, sync_callers_and_below
+from .fluid_steps import AdaptiveSteps, change_times, shedding_leaves, sync_callers_and_below, whole_bins
 from .mechanisms.breaker import EVENT, Breakers
 from .mechanisms.cache import miss_share, restore, warm
 from .mechanisms.calls import call_effects, hold_spread
@@ -64,7 +66,8 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self.steps_per_record = steps_per_record
         self.net = net
         self.noise = noise
-        self.coarse_k = coarse_factor(net.max_dt_s, self.dt, steps_per_record)
+        self.coarse_k = whole_bins(net.max_dt_s, self.dt, steps_per_record)
+        self.control_k = whole_bins(net.control_every_s, self.dt, steps_per_record)  # bins per observation
         self.su: Setup = build_setup(net, self.dt, spread_bins=self.coarse_k)
         su = self.su
         r = net.replicas
@@ -230,7 +233,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
             self._substep(first * active, servers, cap, added, err, w, fails, rec, active, h_r, sub_j, m_r,
                           moving if j == n_calls - 1 else None)
             fails[:, active] = 0.0  # resolve has passed these failures on (the rest wait for their call)
-        if self.control is not None and faults:
+        if self.control is not None and faults and (self.step_index + 1) % self.control_k == 0:
             self._observe(t + dt, cap)
         self.updates += n_calls
         self.fine_bins += int(((m_r > 1) & moving).sum())

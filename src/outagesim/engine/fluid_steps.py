@@ -138,12 +138,14 @@ def shedding_leaves(su, sync_callers: np.ndarray) -> np.ndarray:
     return out
 
 
-def coarse_factor(max_dt_s: float, dt: float, steps_per_record: int) -> int:
-    """Bins per coarse step: the most that fit in ``max_dt_s`` and divide a record interval.
+def whole_bins(span_s: float, dt: float, steps_per_record: int) -> int:
+    """Bins in a span of up to ``span_s`` (a coarse step, a control period): the most that fit and divide
+    a record interval, at least one.
 
-    Dividing the interval keeps every record a mean over whole steps of every replica.
+    Dividing the interval keeps every record a mean over whole steps of every replica, and over whole
+    control periods.
     """
-    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= max_dt_s + 1e-9]
+    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= span_s + 1e-9]
     return max(fits, default=1)
 
 

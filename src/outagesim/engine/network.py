@@ -98,6 +98,7 @@ class Network:
     lb_detect_s: float
     effects: tuple[Effect, ...] = field(default_factory=tuple)
     max_dt_s: float = 0.0  # longest coarse step while a replica is quasi-stationary (0: never coarser than dt)
+    control_every_s: float = 0.0  # controllers observe once per this long, in whole bins (0: after every bin)
     notes: tuple = ()  # record.Event: decisions made while compiling (the capacity tool's cuts)
     controls: Controls | None = None  # monitors, operators, actions, health checks, DNS, fleets (None: none)
 

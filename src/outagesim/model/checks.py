@@ -300,7 +300,7 @@ def _check_target(model: Model, name: str, fault: Any, locate: Locate) -> list[P
 def check_timing(scenario: Scenario, locate: Locate) -> list[Problem]:
     """Run length and steps: positive, and dt no larger than max_dt."""
     out: list[Problem] = []
-    for key in ("duration", "dt", "max_dt", "record_every"):
+    for key in ("duration", "dt", "max_dt", "record_every", "control_every"):
         value = getattr(scenario, key)
         out += _range(locate, (key,), value, f"a {key} above 0", low=0, strict=True)
     if scenario.dt is not None and scenario.max_dt is not None and scenario.dt > scenario.max_dt:

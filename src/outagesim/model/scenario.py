@@ -101,6 +101,8 @@ class Scenario(Spec):
     duration: FixedSeconds
     dt: FixedSeconds | None = Field(default=None, description="step; default: shortest timeout / 5")
     max_dt: FixedSeconds | None = None
+    control_every: FixedSeconds | None = Field(default=None,
+                                               description="how often controllers observe; default: every bin")
     record_every: FixedSeconds = 10.0
     faults: dict[str, Fault] = Field(default_factory=dict)
     actions: dict[str, Action] = Field(default_factory=dict, description="scripted actions, each at its 'at'")
