@@ -1,8 +1,9 @@
-"""The control loop: what controllers see of a run and what they do to it, once per bin.
+"""The control loop: what controllers see of a run and what they do to it, once per bin (or per control
+period, the scenario's ``control_every``).
 
 The fluid engine asks :meth:`ControlLoop.effects` for the capacity multiplier per cell and the share of
 calls admitted per link at the start of a bin (actions, health checks, fleets, autoscalers, DNS
-records), and reports each bin's outcomes to :meth:`ControlLoop.observe`. Each mechanism lives in
+records), and reports each bin's (or control period's) outcomes to :meth:`ControlLoop.observe`. Each mechanism lives in
 ``mechanisms/`` (actions, monitor, health_check, dns, fleet, autoscaler); this class holds their state
 and the order they act in:
 
@@ -320,9 +321,9 @@ def _watched(controls: Controls) -> list[np.ndarray]:
 
 
 class ServiceViews:
-    """Failed shares of services (sets of cells) per bin, from one gather and sum over all of them rather
-    than a few numpy calls per service: the control loop runs every bin, and in December 2021 it took a
-    seventh of the run's time."""
+    """Failed shares of services (sets of cells) per observation, from one gather and sum over all of them
+    rather than a few numpy calls per service: by default the control loop runs every bin, and in
+    December 2021 it took a seventh of the run's time."""
 
     def __init__(self, sets: list[np.ndarray], serves_rps: np.ndarray):
         self.index: dict[bytes, int] = {}

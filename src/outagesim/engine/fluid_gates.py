@@ -13,7 +13,7 @@ from .mechanisms.calls import scatter_add
 
 
 class LinkGates:
-    """Breakers' and controllers' rejections on links; the controllers' view of each bin."""
+    """Breakers' and controllers' rejections on links; the controllers' view of each control period."""
 
     def _break(self, links: np.ndarray, active: np.ndarray) -> None:
         """Open or half-open breakers on ``links`` fail calls at once: off the link, into ``_blocked``."""
@@ -35,13 +35,14 @@ class LinkGates:
 
     @staticmethod
     def _bin_totals(n_c: int, n_t: int, n_l: int, r: int) -> dict[str, np.ndarray]:
-        """What controllers observe of each bin, summed over its updates: per cell, tenant and link."""
+        """What controllers observe of each control period (a bin, or ``control_k`` bins), summed over its
+        updates: per cell, tenant and link."""
         sizes = {"arrivals": n_c, "goodput": n_c, "busy": n_c, "workers": n_c, "demand": n_t,
                  "tenant_goodput": n_t, "link_ok": n_l, "link_failed": n_l}
         return {k: np.zeros((n, r)) for k, n in sizes.items()}
 
     def _gather(self, counts, h_r, servers, first, link_succ, final) -> None:
-        """Add one cell update's outcomes to the bin's totals (busy and workers weighted by its length)."""
+        """Add one cell update's outcomes to the period's totals (busy and workers weighted by its length)."""
         b, su = self._bin, self.su
         b["arrivals"] += counts["arrivals"]
         b["goodput"] += counts["goodput"]
@@ -53,7 +54,7 @@ class LinkGates:
         b["link_failed"] += final
 
     def _observe(self, t_end: float, cap: np.ndarray) -> None:
-        """Report the bin's outcomes to the controllers (network cell order), then clear them."""
+        """Report the period's outcomes to the controllers (network cell order), then clear them."""
         order, b = self.su.layout.cell_order, self._bin
 
         def network_order(x: np.ndarray) -> np.ndarray:  # engine cells -> network cells, replicas first
