@@ -40,6 +40,7 @@ def test_whole_bins_fit_the_span_and_divide_the_record_interval():
     assert whole_bins(10.0, 0.1, 100) == 100
     assert whole_bins(3.0, 0.1, 100) == 25  # 30 bins fit, 25 is the largest divisor of 100 that does
     assert whole_bins(60.0, 0.2, 50) == 50  # never past a record boundary
+    assert whole_bins(0.1, 0.2, 50) == 1  # a span shorter than a bin: every bin
 
 
 @pytest.mark.parametrize("at_s", [DIP_AT_S, DIP_AT_S + 0.05])

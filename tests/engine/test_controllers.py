@@ -53,23 +53,27 @@ def test_cold_cache_stays_down_until_traffic_is_throttled():
 
 
 # --------------------------------------------------------------------------- monitors and operators
-def monitored(depends_on_down: bool, control_every: str | None = None) -> RunRecord:
-    """api fails (service_down) at 60 s for 10 minutes. An internal monitor reads api's metrics through
-    ``metrics`` (down with api when ``depends_on_down``); an external probe samples every 30 s. The
-    operator, alerted by either, decides 2 minutes later and restarts api 1 minute after that. Bins of
-    0.2 s (the 1 s timeout / 5); controllers observe every bin, or every ``control_every``."""
+def monitored(depends_on_down: bool, control_every: str | None = None, *, down_s: float = 600.0,
+              sustain: str = "30s", threshold: float = 0.05, errors: bool = False) -> RunRecord:
+    """api fails (service_down; or, with ``errors``, answers nothing but errors) at 60 s for ``down_s``
+    (10 minutes). An internal monitor reads api's
+    metrics through ``metrics`` (down with api when ``depends_on_down``); an external probe samples every
+    30 s. The operator, alerted by either, decides 2 minutes later and restarts api 1 minute after that.
+    Bins of 0.2 s (the 1 s timeout / 5); controllers observe every bin, or every ``control_every``."""
     m = nets.model({"api": nets.service(4, mean_s=10e-3, concurrency=4, startup_s=30.0),
                     "metrics": nets.service(1, mean_s=1e-3)},
                    {"users": nets.tenant("api", 100, timeout_s=1.0)})
     m["controllers"] = {
-        "monitors": {"internal": {"watches": "api", "depends_on": ["metrics"], "sustain": "30s"},
+        "monitors": {"internal": {"watches": "api", "depends_on": ["metrics"], "sustain": sustain,
+                                  "threshold": threshold},
                      "probe": {"watches": "api", "kind": "external", "interval": "30s", "sustain": "0s"}},
         "operators": {"oncall": {"alerted_by": ["internal", "probe"], "decision_delay": "2m",
                                  "actions": {"bounce": {"kind": "restart", "target": "api", "after": "1m"}}}},
     }
-    faults = {"api": nets.fault("service_down", "api", 60.0, 600.0)}
+    faults = {"api": (nets.fault("errors", "api", 60.0, down_s, fraction=1.0) if errors
+                      else nets.fault("service_down", "api", 60.0, down_s))}
     if depends_on_down:
-        faults["metrics"] = nets.fault("service_down", "metrics", 60.0, 600.0)
+        faults["metrics"] = nets.fault("service_down", "metrics", 60.0, down_s)
     sc = nets.scenario(900.0, faults=faults)
     if control_every is not None:
         sc["control_every"] = control_every
@@ -93,11 +97,11 @@ def test_internal_monitor_with_its_dependency_up_alarms_after_its_sustain():
     assert alarms["internal"] == pytest.approx(60.0 + 30.0, abs=0.5)
 
 
-def test_a_control_period_delays_what_controllers_see_by_at_most_one_period():
-    """Observing every 5 s (25 bins), the internal monitor alarms at the first observation at or after
-    the every-bin alarm (a multiple of 5 s, less than 5 s later) and clears likewise; the operator's
-    restart still follows the first alarm (the probe's, at its 90 s sample) by 3 minutes. A period of
-    one bin is the default, exactly."""
+def test_a_control_period_moves_what_controllers_do_to_its_boundaries():
+    """Observing every 5 s (25 bins), with the fault and the sustain on period boundaries, the internal
+    monitor alarms at the first observation at or after the every-bin alarm (a multiple of 5 s, less
+    than 5 s later) and clears likewise; the operator's restart still follows the first alarm (the
+    probe's, at its 90 s sample) by 3 minutes. A period of one bin is the default, exactly."""
     every_bin = monitored(depends_on_down=False)
     periodic = monitored(depends_on_down=False, control_every="5s")
     [alarm_bin] = [e.t_s for e in events(every_bin, "monitor_alarm") if e.entity == "internal"]
@@ -114,6 +118,32 @@ def test_a_control_period_delays_what_controllers_see_by_at_most_one_period():
     assert [(e.t_s, e.kind, e.entity) for e in one_bin.events] == [(e.t_s, e.kind, e.entity) for e in every_bin.events]
     for key, values in every_bin.series.items():
         assert np.array_equal(one_bin.series[key], values), key
+
+
+def test_a_control_period_sees_the_mean_over_the_period():
+    """api answers only errors for 2 s from 60 s. Looking every bin, a monitor that alarms at half the
+    work failing (no sustain) sees it; looking every 10 s it sees the period's mean, about a fifth
+    failing, and stays quiet, while one that alarms at a tenth failing still sees it, at the period's
+    end. (The operator's restart, 3 minutes after an alarm, makes a second one.)"""
+    blip = {"down_s": 2.0, "sustain": "0s", "errors": True}
+
+    def first_alarm(rec: RunRecord) -> float | None:
+        return min((e.t_s for e in events(rec, "monitor_alarm") if e.entity == "internal"), default=None)
+
+    assert first_alarm(monitored(False, threshold=0.5, **blip)) == pytest.approx(60.2)
+    assert first_alarm(monitored(False, "10s", threshold=0.5, **blip)) is None
+    assert first_alarm(monitored(False, "10s", threshold=0.1, **blip)) == pytest.approx(70.0)
+
+
+def test_a_control_period_divides_the_coarse_step():
+    """Bins of 1 s, coarse steps of 6 bins (max_dt 6 s) and a 5 s control period: the period is 3 bins,
+    so a replica in coarse steps is observed every period too (5 bins would see it only every 30)."""
+    from outagesim.engine.fluid import FluidEngine
+
+    m = nets.model({"api": nets.service(4, mean_s=10e-3)}, {"users": nets.tenant("api", 100, timeout_s=5.0)})
+    sc = nets.scenario(120.0, record_every_s=60.0, dt_s=1.0) | {"max_dt": "6s", "control_every": "5s"}
+    eng = FluidEngine(nets.build(m, sc))
+    assert (eng.coarse_k, eng.control_k) == (6, 3)
 
 
 def test_the_request_level_engine_refuses_controllers():

@@ -67,7 +67,10 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         self.net = net
         self.noise = noise
         self.coarse_k = whole_bins(net.max_dt_s, self.dt, steps_per_record)
-        self.control_k = whole_bins(net.control_every_s, self.dt, steps_per_record)  # bins per observation
+        # bins per observation: whole coarse steps' divisors, so a replica in coarse steps is observed every
+        # period too (a period of 5 bins in steps of 6 would see it only every 30)
+        self.control_k = whole_bins(net.control_every_s, self.dt,
+                                    self.coarse_k if self.coarse_k > 1 else steps_per_record)
         self.su: Setup = build_setup(net, self.dt, spread_bins=self.coarse_k)
         su = self.su
         r = net.replicas

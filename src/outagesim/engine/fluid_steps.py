@@ -138,14 +138,14 @@ def shedding_leaves(su, sync_callers: np.ndarray) -> np.ndarray:
     return out
 
 
-def whole_bins(span_s: float, dt: float, steps_per_record: int) -> int:
+def whole_bins(span_s: float, dt: float, of_bins: int) -> int:
     """Bins in a span of up to ``span_s`` (a coarse step, a control period): the most that fit and divide
-    a record interval, at least one.
+    ``of_bins`` (a record interval's, or a coarse step's), at least one.
 
-    Dividing the interval keeps every record a mean over whole steps of every replica, and over whole
-    control periods.
+    Dividing the record interval keeps every record a mean over whole steps of every replica, and over
+    whole control periods.
     """
-    fits = [k for k in range(1, steps_per_record + 1) if steps_per_record % k == 0 and k * dt <= span_s + 1e-9]
+    fits = [k for k in range(1, of_bins + 1) if of_bins % k == 0 and k * dt <= span_s + 1e-9]
     return max(fits, default=1)
 
 
