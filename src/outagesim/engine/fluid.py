@@ -371,6 +371,9 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
         for _ in range(n):
             self.step(0.0, None, faults=False, noisy=False)
         self.step_index = 0
+        if self._bin is not None:  # the controllers' first observation sees the run, not the warm-up
+            for v in self._bin.values():
+                v[:] = 0.0
 
     def run(self, progress: Callable[[float], None] | None = None) -> RunRecord:
         wall0 = time.perf_counter()
