@@ -54,9 +54,9 @@ def test_cold_cache_stays_down_until_traffic_is_throttled():
 
 # --------------------------------------------------------------------------- monitors and operators
 def monitored(depends_on_down: bool, control_every: str | None = None, *, down_s: float = 600.0,
-              sustain: str = "30s", threshold: float = 0.05, errors: bool = False) -> RunRecord:
-    """api fails (service_down; or, with ``errors``, answers nothing but errors) at 60 s for ``down_s``
-    (10 minutes). An internal monitor reads api's
+              sustain: str = "30s", threshold: float = 0.05, errors: bool = False, at_s: float = 60.0) -> RunRecord:
+    """api fails (service_down; or, with ``errors``, answers nothing but errors) at ``at_s`` (60 s) for
+    ``down_s`` (10 minutes). An internal monitor reads api's
     metrics through ``metrics`` (down with api when ``depends_on_down``); an external probe samples every
     30 s. The operator, alerted by either, decides 2 minutes later and restarts api 1 minute after that.
     Bins of 0.2 s (the 1 s timeout / 5); controllers observe every bin, or every ``control_every``."""
@@ -70,8 +70,8 @@ def monitored(depends_on_down: bool, control_every: str | None = None, *, down_s
         "operators": {"oncall": {"alerted_by": ["internal", "probe"], "decision_delay": "2m",
                                  "actions": {"bounce": {"kind": "restart", "target": "api", "after": "1m"}}}},
     }
-    faults = {"api": (nets.fault("errors", "api", 60.0, down_s, fraction=1.0) if errors
-                      else nets.fault("service_down", "api", 60.0, down_s))}
+    faults = {"api": (nets.fault("errors", "api", at_s, down_s, fraction=1.0) if errors
+                      else nets.fault("service_down", "api", at_s, down_s))}
     if depends_on_down:
         faults["metrics"] = nets.fault("service_down", "metrics", 60.0, down_s)
     sc = nets.scenario(900.0, faults=faults)
@@ -133,6 +133,13 @@ def test_a_control_period_sees_the_mean_over_the_period():
     assert first_alarm(monitored(False, threshold=0.5, **blip)) == pytest.approx(60.2)
     assert first_alarm(monitored(False, "10s", threshold=0.5, **blip)) is None
     assert first_alarm(monitored(False, "10s", threshold=0.1, **blip)) == pytest.approx(70.0)
+
+
+def test_the_first_observation_sees_the_first_bin_not_the_warm_up():
+    """api answers only errors from the start: a monitor that alarms at half the work failing alarms at
+    the first observation, after one bin (0.2 s), because the warm-up's healthy bins are not in it."""
+    rec = monitored(False, threshold=0.5, sustain="0s", errors=True, at_s=0.0, down_s=60.0)
+    assert min(e.t_s for e in events(rec, "monitor_alarm") if e.entity == "internal") == pytest.approx(0.2)
 
 
 def test_a_control_period_divides_the_coarse_step():
