@@ -3,9 +3,9 @@ period, the scenario's ``control_every``).
 
 The fluid engine asks :meth:`ControlLoop.effects` for the capacity multiplier per cell and the share of
 calls admitted per link at the start of a bin (actions, health checks, fleets, autoscalers, DNS
-records), and reports each bin's (or control period's) outcomes to :meth:`ControlLoop.observe`. Each mechanism lives in
-``mechanisms/`` (actions, monitor, health_check, dns, fleet, autoscaler); this class holds their state
-and the order they act in:
+records), and reports each bin's (or control period's) outcomes to :meth:`ControlLoop.observe`. Each
+mechanism lives in ``mechanisms/`` (actions, monitor, health_check, dns, fleet, autoscaler); this class
+holds their state and the order they act in:
 
 1. monitors observe (blind ones see nothing) and may alarm;
 2. operators whose monitor alarmed decide after their delay, which schedules their actions;
