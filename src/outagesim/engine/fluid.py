@@ -372,8 +372,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
             self.step(0.0, None, faults=False, noisy=False)
         self.step_index = 0
         if self._bin is not None:  # the controllers' first observation sees the run, not the warm-up
-            for v in self._bin.values():
-                v[:] = 0.0
+            self._clear_totals()
 
     def run(self, progress: Callable[[float], None] | None = None) -> RunRecord:
         wall0 = time.perf_counter()

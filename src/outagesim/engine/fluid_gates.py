@@ -66,7 +66,11 @@ class LinkGates:
         self.control.observe(t_end, network_order(b["arrivals"]), network_order(b["goodput"]), network_order(cap),
                              b["demand"].T, b["tenant_goodput"].T, b["link_ok"].T, b["link_failed"].T,
                              network_order(busy))
-        for v in b.values():
+        self._clear_totals()
+
+    def _clear_totals(self) -> None:
+        """Start a new control period: nothing observed yet."""
+        for v in self._bin.values():
             v[:] = 0.0
 
     def _log(self, moves) -> None:
