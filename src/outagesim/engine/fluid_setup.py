@@ -88,7 +88,9 @@ def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
 
     timeout = net.timeout[:, lay.flow_edge].T  # (F, R)
     finite = np.isfinite(timeout)
-    bins_needed = np.where(finite, np.maximum(np.rint(timeout / dt), 1), 1).astype(np.int64)
+    # a timeout spans whole bins, rounded up: a response is cut off about a bin early already
+    # (tests/fidelity/test_timeout_bins.py), and 2.5 bins rounded down to 2 made a 5 s timeout act like 2 s
+    bins_needed = np.where(finite, np.maximum(np.ceil(timeout / dt - 1e-9), 1), 1).astype(np.int64)
     n_bins = int(bins_needed.max(initial=1)) + 2
     t_bins = np.where(finite, bins_needed, n_bins - 1)
     ages = np.arange(n_bins)[None, None, :]
