@@ -54,7 +54,7 @@ def test_the_request_level_engine_gets_the_exact_share():
 
 
 @pytest.mark.parametrize("dt_s", [1.0, 2.0])
-def test_a_timeout_keeps_its_length_when_it_is_not_a_whole_number_of_bins(dt_s: float):
+def test_the_share_is_within_a_fifth_whether_or_not_the_timeout_is_whole_bins(dt_s: float):
     """At dt = 1 s (5 bins) and 2 s (2.5 bins, rounded up to 3) the fluid share is within 20% of the
     exact one. Rounded to the nearest whole number of bins, 2.5 became 2, a 5 s timeout acted like a
     2 s one and the share was 55% short."""
