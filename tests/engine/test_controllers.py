@@ -73,7 +73,7 @@ def monitored(depends_on_down: bool, control_every: str | None = None, *, down_s
     faults = {"api": (nets.fault("errors", "api", at_s, down_s, fraction=1.0) if errors
                       else nets.fault("service_down", "api", at_s, down_s))}
     if depends_on_down:
-        faults["metrics"] = nets.fault("service_down", "metrics", 60.0, down_s)
+        faults["metrics"] = nets.fault("service_down", "metrics", at_s, down_s)
     sc = nets.scenario(900.0, faults=faults)
     if control_every is not None:
         sc["control_every"] = control_every
