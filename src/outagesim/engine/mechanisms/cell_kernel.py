@@ -117,6 +117,26 @@ def _late_share(taken, head0, width, hold):
     return hold / span * (1.0 - np.exp(-span / hold))
 
 
+@njit(cache=True, inline="always")
+def _completions_of_work_in_service(done, s_tot, busy, dt_per_hold):
+    """Of a step's ``done`` completions, those of work in service at its start (the rest: work it started).
+
+    Shared by exposure: work in service all step completes with p1 = 1 − e^(−dt/h), work that starts at
+    a uniform time within it with p2 = 1 − (h/dt)(1 − e^(−dt/h)) (about half as often while h ≫ dt).
+    Giving every completion to the work already in service, as the step once did, meant work taken in
+    a step was never answered in it: a response held longer than a bin was cut off at its timeout less
+    a bin (fidelity test ``test_timeout_bins``). Bounded so neither part goes negative and the workers
+    still busy at the end are ``busy``.
+    """
+    started = max(done + busy - s_tot, 0.0)  # work taken into service this step (whatever the split)
+    p1 = -np.expm1(-dt_per_hold)
+    p2 = 1.0 - p1 / dt_per_hold if dt_per_hold > 1e-6 else 0.5 * dt_per_hold
+    w1 = p1 * s_tot
+    w = w1 + p2 * started
+    e1 = done * w1 / w if w > _EPS else 0.0
+    return min(max(e1, min(s_tot - busy, done)), s_tot, done)
+
+
 @njit(cache=True)
 def update_level(
     q, s, mix, inj, tokens, closed_in, cell_f0, cell_f1, servers, room_limit, hold, kq, fail, lifo, drop,
@@ -221,7 +241,7 @@ def update_level(
                 p_closed = 0.0
                 y, busy = solve_cell(x, srv, dt / h, kq[ci, r], rows, knots)
             done = max(x - y, 0.0)
-            e1 = min(min(dt / h, 1.0) * s_tot, done)
+            e1 = _completions_of_work_in_service(done, s_tot, busy, dt / max(h, _EPS))
             fr1 = e1 / s_tot if s_tot > _EPS else 0.0
             d2 = done - e1
             m = max(busy - (s_tot - e1), 0.0)
