@@ -23,10 +23,32 @@ LABELS = {
 }
 
 
+# Below these, in both the base and the variant, a metric is too small to call either way: the tables
+# print it as 0.0. A tenant losing a thousandth of a dollar in both runs is not "lower" by 90% in any
+# sense a reader cares about, however tight the paired interval (S3 2017's untouched retailers were).
+NEGLIGIBLE = {
+    "user_minutes_lost": 0.05,
+    "failed_requests": 0.05,
+    "money_failed_requests": 0.05,
+    "money_downtime": 0.05,
+    "minutes_down": 0.05,
+    "time_to_recover_s": 0.05,
+    "peak_error_share": 1e-4,
+}
+
+
+def _negligible(row: pd.Series) -> bool:
+    floor = NEGLIGIBLE.get(row.metric, 0.0)
+    return max(abs(row.base_mean), abs(row.variant_mean)) < floor
+
+
 def _verdict(row: pd.Series) -> str:
-    """Lower or higher when the interval of the mean difference excludes zero; otherwise no clear change."""
+    """Lower or higher when the interval of the mean difference excludes zero; otherwise no clear change.
+    Negligible when both means are below :data:`NEGLIGIBLE`."""
     if row.n < 2 or math.isnan(row.mean_low):
         return "too few replicas"
+    if _negligible(row):
+        return "negligible"
     if row.mean_high < 0:
         return "[green]lower[/green]"
     if row.mean_low > 0:
@@ -35,7 +57,7 @@ def _verdict(row: pd.Series) -> str:
 
 
 def _change(row: pd.Series) -> str:
-    if not row.base_mean or math.isnan(row.base_mean):
+    if not row.base_mean or math.isnan(row.base_mean) or _negligible(row):
         return "-"
     return f"{100 * row.diff_mean / abs(row.base_mean):+.1f}%"
 
