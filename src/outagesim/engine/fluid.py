@@ -318,7 +318,7 @@ class FluidEngine(AdaptiveSteps, BinInputs, LinkGates):
                 self.q[fs], self.s[fs], self.mix[fs], inj, tokens, closed_in, lv.cell_f0, lv.cell_f1, servers[cs],
                 room[cs],
                 hold[cs], kq[cs], fail[cs], su.lifo[cs], su.drop[cs], su.flow_timeout_bins[fs], su.flow_finite[fs],
-                su.flow_timeout_s[fs], h_r, rows, knots,
+                su.flow_timeout_s[fs], su.flow_last_weight[fs], h_r, rows, knots,
                 succ[fs], fails[fs], started[cs], self.sojourn[cs], counts["arrivals"][cs],
                 counts["completed"][cs], counts["goodput"][cs], counts["errors"][cs], counts["queue"][cs],
                 counts["in_service"][cs], outcome_n[fs], outcome_lat[fs], counts["dropped"][cs],

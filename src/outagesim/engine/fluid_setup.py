@@ -51,6 +51,7 @@ class Setup:
     shedding: bool  # any cell sheds
     # flows
     flow_timeout_bins: np.ndarray  # (F, R) int
+    flow_last_weight: np.ndarray  # (F, R) share of the last live bin's answers in time (timeout_bins)
     flow_timeout_s: np.ndarray  # (F, R)
     in_time: np.ndarray  # (F, R, B) bool: younger than the flow's timeout (always, for async)
     flow_finite: np.ndarray  # (F,) bool: the flow has a timeout (sync)
@@ -76,6 +77,24 @@ class Setup:
     entry_links: np.ndarray
 
 
+def timeout_bins(bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Age bins a timeout of ``bins`` bin widths spans, and the share of its last bin's answers in time.
+
+    The work of a bin arrives spread over it, and work that starts in a step is answered in it at half
+    the rate of work in service all step (``cell_kernel``), so on average an attempt is exposed for
+    half its first bin, then whole bins, then a share ``w`` of its last bin L, whose answers count as
+    in time in that share and the rest as timed out: ½ + (L − 1) + w = ``bins`` with
+    L = ⌈bins − ½⌉ and w = bins − L + ½ in (0, 1]. A timeout of at most half a bin (L = 0) spans one bin,
+    answered in full: there only holds shorter than a bin answer at all. A whole number of bins thus
+    gets one more, half counted (5 s in 1 s bins: 6, the last answering half in time); 2.5 bins gets 3.
+    Rounding 2.5 to the nearest whole number (2) once made a 5 s timeout act like a 2 s one
+    (tests/fidelity/test_timeout_bins.py).
+    """
+    last = np.where(bins > 0.5 + 1e-9, np.ceil(bins - 0.5 - 1e-9), 0.0)
+    weight = np.where(last >= 1, bins - last + 0.5, 1.0)
+    return (last + 1).astype(np.int64), weight
+
+
 def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
     """The engine's static arrays at bin width ``dt``. The retry delay line is ``spread_bins - 1`` slots
     longer than the longest backoff needs, so the retries of an update spanning that many bins (a coarse
@@ -88,9 +107,7 @@ def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
 
     timeout = net.timeout[:, lay.flow_edge].T  # (F, R)
     finite = np.isfinite(timeout)
-    # a timeout spans whole bins, rounded up: a response is cut off about a bin early already
-    # (tests/fidelity/test_timeout_bins.py), and 2.5 bins rounded down to 2 made a 5 s timeout act like 2 s
-    bins_needed = np.where(finite, np.maximum(np.ceil(timeout / dt - 1e-9), 1), 1).astype(np.int64)
+    bins_needed, last_weight = timeout_bins(np.where(finite, timeout / dt, 0.0))
     n_bins = int(bins_needed.max(initial=1)) + 2
     t_bins = np.where(finite, bins_needed, n_bins - 1)
     ages = np.arange(n_bins)[None, None, :]
@@ -120,7 +137,8 @@ def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
         queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
         max_wait=net.max_wait[order][:, None], shedding=bool(np.isfinite(net.max_wait).any()),
         cache_hit=net.cache[order, 0][:, None], cache_warmup=net.cache[order, 1][:, None],
-        flow_timeout_bins=t_bins, flow_timeout_s=np.where(finite, timeout, math.inf),
+        flow_timeout_bins=t_bins, flow_last_weight=np.where(finite, last_weight, 1.0),
+        flow_timeout_s=np.where(finite, timeout, math.inf),
         in_time=~expired, flow_finite=finite.all(axis=1),
         link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),
         link_order=net.edge_order[link_edge], link_sync=net.sync[link_edge], link_hard=net.hard[link_edge],

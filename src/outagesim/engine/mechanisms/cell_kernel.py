@@ -140,7 +140,7 @@ def _completions_of_work_in_service(done, s_tot, busy, dt_per_hold):
 @njit(cache=True)
 def update_level(
     q, s, mix, inj, tokens, closed_in, cell_f0, cell_f1, servers, room_limit, hold, kq, fail, lifo, drop,
-    tbins, finite, timeout_s, dts, rows, knots,
+    tbins, finite, timeout_s, last_w, dts, rows, knots,
     succ, fails, started, sojourn, c_arr, c_done, c_good, c_err, c_queue, c_insvc, o_n, o_lat, c_drop, c_rej,
     closed_out, all_busy, head0, sub_js, sub_ns, c_tout,
 ):
@@ -152,7 +152,8 @@ def update_level(
     ``tokens`` and ``closed_in`` (per flow, from ``link_kernel.inject``) are the sync callers' workers
     that can be waiting here and the arrivals weighted by how closed-loop each caller is; the cell's
     own closed-loop weight goes to ``closed_out`` for its callees (``finite_source``), and ``all_busy``
-    is the share of time all its workers are busy (Erlang C at its busy fraction).
+    is the share of time all its workers are busy (Erlang C at its busy fraction). ``last_w`` is the share
+    of the answers from a flow's last live bin that come in time (``fluid_setup.timeout_bins``).
     """
     n_cells = cell_f0.shape[0]
     r_n = q.shape[1]
@@ -378,14 +379,23 @@ def update_level(
                     c_tout[ci, r] += dm
                 ok = 0.0
                 nresp = 0.0
+                # the last live bin answers its share in time; a FIFO drop-expired flow's last bin is its head,
+                # whose deadlines the take already weighed (doomed)
+                last = tbins[f, r] - 1 if finite[f] and head[i] < 0 else -1
                 for b in range(nb):
                     ex = exits[i, b]
                     n_exit += ex
                     n_err += ex * fl
                     if (not finite[f]) or b < tbins[f, r]:
-                        ok += ex * (1.0 - fl)
-                        bad = ex * fl
-                        nresp += ex
+                        answered = ex * last_w[f, r] if b == last else ex  # the last bin's share in time
+                        late = ex - answered
+                        if late > 0.0:
+                            _time_out(late, mix, f, r, b, fails, o_n)
+                            o_tout[i] += late
+                            c_tout[ci, r] += late
+                        ok += answered * (1.0 - fl)
+                        bad = answered * fl
+                        nresp += answered
                         if bad > 0.0:
                             for k in range(k_n):
                                 fails[f, r, k] += bad * mix[f, r, b, k]
