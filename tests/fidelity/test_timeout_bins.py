@@ -3,17 +3,18 @@
 A station with far more workers than it needs (no waiting) and an exponential service time of mean 20 s;
 its tenant's client waits 5 s for one attempt. A response is in time with probability 1 − e^(−5/20) =
 0.221 exactly; the request-level engine agrees. The fluid engine counts a response in time when it
-leaves an age bin below the timeout's, so what it measures depends on how many bins the timeout spans.
+leaves one of the age bins the timeout spans (the last of them only in part), so what it measures depends
+on how it turns the timeout into bins.
 
 Measured in-time shares (fluid, noise off; exact 0.221):
 
-| dt | bins in the timeout | in time | before 2026-12-07 |
-|---|---|---|---|
-| 0.25 s | 20 | 0.221 | 0.213 |
-| 1 s (the default, timeout / 5) | 5 | 0.221 | 0.186 |
-| 2 s | 2.5 | 0.221 | 0.190 (rounded to the nearest whole bin, 2: 0.100) |
-| 2.5 s | 2 | 0.219 | 0.125 |
-| 4 s | 1.25 | 0.220 | - |
+| dt | timeout / dt | bins it spans (last one's share in time) | in time | before 2026-12-07 |
+|---|---|---|---|---|
+| 0.25 s | 20 | 21 (½) | 0.221 | 0.213 |
+| 1 s (the default, timeout / 5) | 5 | 6 (½) | 0.221 | 0.186 |
+| 2 s | 2.5 | 3 (1) | 0.221 | 0.190 (rounded to the nearest whole bin, 2: 0.100) |
+| 2.5 s | 2 | 3 (½) | 0.219 | 0.125 |
+| 4 s | 1.25 | 2 (0.75) | 0.220 | - |
 
 Before, a response was cut off a bin early: a step gave all its completions to work already in service,
 so work was never answered in the bin it arrived in, and the timeout's last bin ended at the timeout

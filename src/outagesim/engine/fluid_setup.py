@@ -91,7 +91,7 @@ def timeout_bins(bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (tests/fidelity/test_timeout_bins.py).
     """
     last = np.where(bins > 0.5 + 1e-9, np.ceil(bins - 0.5 - 1e-9), 0.0)
-    weight = np.where(last >= 1, bins - last + 0.5, 1.0)
+    weight = np.where(last >= 1, np.minimum(bins - last + 0.5, 1.0), 1.0)
     return (last + 1).astype(np.int64), weight
 
 

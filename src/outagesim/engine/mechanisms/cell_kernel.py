@@ -125,15 +125,15 @@ def _completions_of_work_in_service(done, s_tot, busy, dt_per_hold):
     a uniform time within it with p2 = 1 − (h/dt)(1 − e^(−dt/h)) (about half as often while h ≫ dt).
     Giving every completion to the work already in service, as the step once did, meant work taken in
     a step was never answered in it: a response held longer than a bin was cut off at its timeout less
-    a bin (fidelity test ``test_timeout_bins``). Bounded so neither part goes negative and the workers
-    still busy at the end are ``busy``.
+    a bin (fidelity test ``test_timeout_bins``). Bounded so neither part goes negative and no more stays
+    in service than ``busy`` workers hold (a draining cell may hold fewer, as before the split).
     """
     started = max(done + busy - s_tot, 0.0)  # work taken into service this step (whatever the split)
     p1 = -np.expm1(-dt_per_hold)
     p2 = 1.0 - p1 / dt_per_hold if dt_per_hold > 1e-6 else 0.5 * dt_per_hold
     w1 = p1 * s_tot
     w = w1 + p2 * started
-    e1 = done * w1 / w if w > _EPS else 0.0
+    e1 = done * w1 / w if w > 0.0 else 0.0
     return min(max(e1, min(s_tot - busy, done)), s_tot, done)
 
 
@@ -385,10 +385,10 @@ def update_level(
                 for b in range(nb):
                     ex = exits[i, b]
                     n_exit += ex
-                    n_err += ex * fl
                     if (not finite[f]) or b < tbins[f, r]:
                         answered = ex * last_w[f, r] if b == last else ex  # the last bin's share in time
                         late = ex - answered
+                        n_err += answered * fl  # the late share's caller has timed out: not an error too
                         if late > 0.0:
                             _time_out(late, mix, f, r, b, fails, o_n)
                             o_tout[i] += late
@@ -399,6 +399,8 @@ def update_level(
                         if bad > 0.0:
                             for k in range(k_n):
                                 fails[f, r, k] += bad * mix[f, r, b, k]
+                    else:  # expired work's errors still count at the cell (the request-level engine
+                        n_err += ex * fl  # counts them only while the caller waits: a known difference)
                 succ[f, r] = ok
                 n_good += ok
                 o_n[f, r] += nresp
@@ -411,7 +413,9 @@ def update_level(
             sojourn[ci, r] = sj
             for i in range(nf):
                 f = f0 + i
-                o_lat[f, r] = o_lat[f, r] * min(sj, timeout_s[f, r]) + o_tout[i] * timeout_s[f, r]
+                # (no timeout, no timed-out attempts: 0 x inf would be NaN)
+                o_lat[f, r] = o_lat[f, r] * min(sj, timeout_s[f, r]) + (o_tout[i] * timeout_s[f, r] if o_tout[i] > 0.0
+                                                                       else 0.0)
             started[ci, r] = start
             c_arr[ci, r] = a_tot
             c_done[ci, r] = n_exit
