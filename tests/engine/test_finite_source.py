@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from outagesim.engine.mechanisms.cell_kernel import solve_cell
 from outagesim.engine.mechanisms.erlang import BusyTable
 from outagesim.engine.mechanisms.finite_source import closed_moments, solve_blended_cell
+from outagesim.engine.mechanisms.queue_step import solve_cell
 
 
 def brute_force(tokens: int, c: int, r: float) -> tuple[float, float, float]:

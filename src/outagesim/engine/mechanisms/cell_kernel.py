@@ -1,6 +1,6 @@
 """The cell update of one propagation level, fused into a numba kernel.
 
-Per cell and replica: the backward-Euler fluid queue step on the tabulated G⁻¹ (``erlang``), then
+Per cell and replica: the backward-Euler fluid queue step (``queue_step``, on the tabulated G⁻¹), then
 which waiting work the freed workers take, then responses sorted into successes, errors and wasted work.
 Why numba: each cell touches a few flows and bins, so in numpy the per-call overhead (hundreds of small
 array operations per step) dwarfed the arithmetic; a fused loop has none.
@@ -38,48 +38,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .erlang_table import busy_on_row, locate, mean_in_system
+from .erlang_table import mean_in_system
 from .finite_source import solve_blended_cell
+from .queue_step import solve_cell
 
 _EPS = 1e-12
 OPEN_BELOW = 0.1  # callers all busy less often than this: their calls arrive as a Poisson stream
-
-
-@njit(cache=True)
-def solve_cell(x, c, k_per_server, kq, rows, knots):
-    """Backward-Euler fluid step for an M/G/c; returns (work left y, busy workers).
-
-    The stationary content is G_k(ρ) = cρ + kq·(G(ρ) − cρ), with Allen–Cunneen's kq = (1 + cv²)/2 for
-    the hold time's squared coefficient of variation (kq = 1 is M/M/c). With z = G(ρ) the step
-    y + c·μdt·ρ = x becomes kq·z + ((1 − kq)c + c·μdt)·G⁻¹(z) = x: monotone in z, solved by safeguarded
-    Newton on the table; completions c·μdt·ρ leave exactly (conservation).
-    """
-    if c <= 1e-9:
-        return x, 0.0
-    k = k_per_server * c
-    a = (1.0 - kq) * c + k
-    lo_row, wc = locate(knots, c)  # the c-row is the same for every iteration
-    lo = 0.0
-    hi = (x + max(-a, 0.0)) / kq
-    z = min(max(x / (kq + a / c), lo), hi)
-    for _ in range(60):
-        rho, drho = busy_on_row(rows, lo_row, wc, z, c)
-        f = kq * z + a * rho - x
-        if f < 0:
-            lo = z
-        elif f > 0:
-            hi = z
-        else:
-            break
-        z_new = z - f / (kq + a * drho)
-        if not (lo < z_new < hi):
-            z_new = 0.5 * (lo + hi)
-        if abs(z_new - z) <= 1e-13 * (1.0 + abs(z)):
-            z = z_new
-            break
-        z = z_new
-    rho, _ = busy_on_row(rows, lo_row, wc, z, c)
-    return max(x - k * rho, 0.0), c * rho
 
 
 @njit(cache=True, inline="always")

@@ -93,7 +93,7 @@ def solve_blended_cell(x, c, k_per_server, kq, tokens, closed, rows, knots):
     """Backward-Euler step whose stationary content mixes the open M/M/c and the closed loop.
 
     Content at a state: (1 − closed)·G_kq(ρ) + closed·M_kq, with ρ = busy/c and the kq scaling of
-    the queue part as in ``cell_kernel.solve_cell``. The state is parametrised by log r of the closed
+    the queue part as in ``queue_step.solve_cell``. The state is parametrised by log r of the closed
     law (both parts rise with it), and content + completions = x is solved on a bracket: halving while
     it is wide or an end is infinite (the open part past ρ = 1), then the Illinois variant of regula
     falsi (the end kept twice has its value halved, so both ends close in). Each evaluation sums the
