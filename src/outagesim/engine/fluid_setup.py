@@ -137,7 +137,7 @@ def build_setup(net: Network, dt: float, spread_bins: int = 1) -> Setup:
         queue_limit=net.queue_limit[order][:, None], lifo=net.lifo[order], drop=net.drop_expired[order],
         max_wait=net.max_wait[order][:, None], shedding=bool(np.isfinite(net.max_wait).any()),
         cache_hit=net.cache[order, 0][:, None], cache_warmup=net.cache[order, 1][:, None],
-        flow_timeout_bins=t_bins, flow_last_weight=np.where(finite, last_weight, 1.0),
+        flow_timeout_bins=t_bins, flow_last_weight=last_weight,  # 1 without a timeout (0 bins in)
         flow_timeout_s=np.where(finite, timeout, math.inf),
         in_time=~expired, flow_finite=finite.all(axis=1),
         link_edge=link_edge, link_tenant=np.where(caller < 0, net.edge_tenant[link_edge], -1),
